@@ -1,0 +1,3 @@
+"""Converter modules; importing this package registers every converter."""
+
+from . import images, pdf  # noqa: F401

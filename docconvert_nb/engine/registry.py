@@ -1,0 +1,137 @@
+"""The converter registry: which function turns what into what, with which options.
+
+Converters register themselves with :func:`converter`; the engine looks them
+up by ``(task, source format, target format)``. Each declares its options, so
+a misspelt option fails at submission with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from ..errors import InvalidOptions
+
+if TYPE_CHECKING:
+    from .context import ConversionContext
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a converter accepts."""
+
+    name: str
+    type: type | tuple[type, ...]
+    default: Any = None
+    help: str = ""
+    choices: tuple | None = None
+
+    def coerce(self, value: Any) -> Any:
+        if self.type is bool and isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("true", "yes", "1", "on"):
+                return True
+            if lowered in ("false", "no", "0", "off"):
+                return False
+        elif isinstance(value, str) and self.type in (int, float):
+            try:
+                value = self.type(value)
+            except ValueError:
+                pass
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        if float in types and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if value is not None and not isinstance(value, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise InvalidOptions(f"option {self.name!r} takes {names}, not {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise InvalidOptions(
+                f"option {self.name!r} must be one of {', '.join(map(repr, self.choices))}, not {value!r}"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Converter:
+    name: str
+    task: str
+    sources: frozenset[str]
+    targets: frozenset[str]
+    run: Callable[["ConversionContext"], None]
+    options: tuple[Option, ...] = ()
+    tools: tuple[str, ...] = ()
+    description: str = ""
+
+    def validate(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Options with defaults filled in; unknown names or bad values raise InvalidOptions."""
+        known = {opt.name: opt for opt in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            valid = ", ".join(sorted(known)) or "none"
+            raise InvalidOptions(
+                f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                f"for {self.task} {'/'.join(sorted(self.sources))} → {'/'.join(sorted(self.targets))}; "
+                f"valid options: {valid}"
+            )
+        result = {name: opt.default for name, opt in known.items()}
+        for name, value in options.items():
+            result[name] = known[name].coerce(value)
+        return result
+
+
+@dataclass
+class Registry:
+    converters: list[Converter] = field(default_factory=list)
+
+    def add(self, conv: Converter) -> None:
+        self.converters.append(conv)
+
+    def find(self, task: str, source: str, target: str) -> Converter | None:
+        # Later registrations win, so a specialised converter can override a general one.
+        for conv in reversed(self.converters):
+            if conv.task == task and source in conv.sources and target in conv.targets:
+                return conv
+        return None
+
+    def pairs(self) -> Iterable[tuple[Converter, str, str]]:
+        seen = set()
+        for conv in reversed(self.converters):
+            for src in sorted(conv.sources):
+                for dst in sorted(conv.targets):
+                    if src == dst and conv.task == "convert":
+                        continue
+                    key = (conv.task, src, dst)
+                    if key not in seen:
+                        seen.add(key)
+                        yield conv, src, dst
+
+
+REGISTRY = Registry()
+
+
+def converter(
+    *,
+    task: str = "convert",
+    sources: Iterable[str],
+    targets: Iterable[str],
+    options: Iterable[Option] = (),
+    tools: Iterable[str] = (),
+):
+    """Register the decorated function as a converter."""
+
+    def decorate(fn: Callable[["ConversionContext"], None]):
+        REGISTRY.add(
+            Converter(
+                name=fn.__name__,
+                task=task,
+                sources=frozenset(sources),
+                targets=frozenset(targets),
+                run=fn,
+                options=tuple(options),
+                tools=tuple(tools),
+                description=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
+            )
+        )
+        return fn
+
+    return decorate

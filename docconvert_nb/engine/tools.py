@@ -1,0 +1,134 @@
+"""Running external tools (Tesseract, LibreOffice, djvulibre) safely.
+
+Every tool runs as a subprocess in its own process group with a wall-clock
+time limit and an address-space limit, in a working directory the caller
+owns. A tool that hangs is killed with its children; one that fails raises
+:class:`ToolFailed` with the end of its stderr, so the job's message says
+what the tool said.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import DocconvertError, ToolMissing
+
+#: Default limits for one tool run.
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MEMORY_MB = 2048
+
+
+class ToolFailed(DocconvertError):
+    """An external tool exited with an error, crashed, or ran out of time or memory."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A system tool a converter may need, and how to install it on Debian."""
+
+    name: str
+    binary: str
+    debian_package: str
+    version_args: tuple[str, ...] = ("--version",)
+
+    @property
+    def install_hint(self) -> str:
+        return f"sudo apt-get install -y --no-install-recommends {self.debian_package}"
+
+    def path(self) -> str | None:
+        return shutil.which(self.binary)
+
+    def require(self) -> str:
+        found = self.path()
+        if not found:
+            raise ToolMissing(self.name, self.install_hint)
+        return found
+
+
+#: Tools known to the engine, by short name. Converters list the ones they need.
+TOOLS: dict[str, Tool] = {}
+
+
+def register_tool(tool: Tool) -> Tool:
+    TOOLS[tool.name] = tool
+    return tool
+
+
+def _limit_memory(megabytes: int | None):
+    def apply():
+        os.setsid()
+        if megabytes:
+            limit = megabytes * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: str | Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int | None = DEFAULT_MEMORY_MB,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess:
+    """Run a tool; return the completed process or raise :class:`ToolFailed`.
+
+    ``env`` adds to (not replaces) the current environment. Stdout and stderr
+    are captured. A non-zero exit, a signal, or the time limit raise.
+    """
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    name = Path(args[0]).name
+    try:
+        proc = subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_limit_memory(memory_mb),
+        )
+    except FileNotFoundError:
+        raise ToolFailed(f"{name} is not installed") from None
+    try:
+        stdout, stderr = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise ToolFailed(f"{name} took longer than {timeout:g} s and was stopped") from None
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise ToolFailed(_failure_message(name, proc.returncode, stderr))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _failure_message(name: str, code: int, stderr: bytes) -> str:
+    tail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+    said = f": {' / '.join(tail)}" if tail else ""
+    if code < 0:
+        sig = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+        if -code == signal.SIGKILL:
+            return f"{name} was killed (out of memory or time){said}"
+        return f"{name} crashed with signal {sig}{said}"
+    return f"{name} failed with exit code {code}{said}"

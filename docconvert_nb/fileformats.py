@@ -1,0 +1,217 @@
+"""Format names, detection from content, and media types.
+
+Formats are short lower-case names (``"png"``, ``"pdf"``, ``"docx"``). Detection
+looks at the bytes first and at the file name only where bytes cannot decide
+(plain-text formats, and the old binary Office formats when their directory
+does not name the application).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from .errors import UnknownFormat
+
+ALIASES = {
+    "jpg": "jpeg",
+    "jpe": "jpeg",
+    "tif": "tiff",
+    "htm": "html",
+    "text": "txt",
+    "djv": "djvu",
+    "excel": "xlsx",
+    "hocr.html": "hocr",
+}
+
+MEDIA_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "tiff": "image/tiff",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "gif": "image/gif",
+    "pdf": "application/pdf",
+    "djvu": "image/vnd.djvu",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "rtf": "application/rtf",
+    "html": "text/html",
+    "hocr": "text/html",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "txt": "text/plain",
+    "md": "text/markdown",
+    "json": "application/json",
+    "zip": "application/zip",
+}
+
+IMAGE_FORMATS = frozenset({"png", "jpeg", "tiff", "webp", "bmp", "gif"})
+OFFICE_FORMATS = frozenset(
+    {"docx", "doc", "odt", "rtf", "xlsx", "xls", "ods", "csv", "pptx", "ppt", "odp", "html"}
+)
+TEXT_FORMATS = frozenset({"txt", "csv", "tsv", "md", "html", "hocr", "json"})
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLE2_STREAMS = {
+    "doc": "WordDocument".encode("utf-16-le"),
+    "xls": "Workbook".encode("utf-16-le"),
+    "ppt": "PowerPoint Document".encode("utf-16-le"),
+}
+_ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
+_ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
+
+#: How many leading bytes detection reads.
+SNIFF_BYTES = 8192
+
+
+def normalize(fmt: str) -> str:
+    """Canonical name of a format: ``"JPG"`` → ``"jpeg"``, ``".tif"`` → ``"tiff"``."""
+    name = fmt.strip().lower().lstrip(".")
+    return ALIASES.get(name, name)
+
+
+def media_type(fmt: str) -> str:
+    return MEDIA_TYPES.get(normalize(fmt), "application/octet-stream")
+
+
+def extension(fmt: str) -> str:
+    """File extension (without dot) used for outputs of this format."""
+    fmt = normalize(fmt)
+    return {"jpeg": "jpg", "hocr": "hocr.html"}.get(fmt, fmt)
+
+
+def from_name(name: str | None) -> str | None:
+    """Format implied by a file name's extension, or None."""
+    if not name or "." not in name:
+        return None
+    lowered = name.lower()
+    if lowered.endswith(".hocr.html") or lowered.endswith(".hocr"):
+        return "hocr"
+    return normalize(lowered.rsplit(".", 1)[1])
+
+
+def detect(head: bytes, name: str | None = None, *, whole: bytes | None = None, path=None) -> str:
+    """Detect the format of a document from its first bytes (and its name).
+
+    ``head`` is the start of the file (``SNIFF_BYTES`` is plenty). Zip-based
+    formats need the whole file to look inside: pass ``whole`` (bytes) or
+    ``path``. Raises :class:`UnknownFormat` when neither content nor name tells.
+    """
+    by_name = from_name(name)
+    if not head:
+        raise UnknownFormat(f"{name or 'the input'} is empty (0 bytes)")
+
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:2] == b"BM" and len(head) >= 26:
+        return "bmp"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head[:4] == b"AT&T" and head[12:16] in (b"DJVU", b"DJVM", b"DJVI"):
+        return "djvu"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(_OLE2):
+        return _detect_ole2(head, whole, path, by_name)
+    if head.startswith(b"PK\x03\x04"):
+        return _detect_zip(whole, path, by_name)
+
+    text = _as_text(head)
+    if text is None:
+        raise UnknownFormat(
+            f"cannot tell the format of {name or 'the input'}: its bytes match no known format"
+        )
+    stripped = text.lstrip("\ufeff \t\r\n").lower()
+    if by_name in TEXT_FORMATS or by_name in {"rtf"}:
+        return by_name
+    if stripped.startswith("<!doctype html") or stripped.startswith("<html"):
+        return "hocr" if "ocr_page" in text else "html"
+    if by_name is None:
+        return "txt"
+    raise UnknownFormat(
+        f"{name} looks like plain text, not .{by_name}: the file may be truncated or misnamed"
+    )
+
+
+def _as_text(head: bytes) -> str | None:
+    if b"\x00" in head:
+        return None
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sniffed block is fine.
+        if exc.start >= len(head) - 4:
+            return head[: exc.start].decode("utf-8")
+        try:
+            return head.decode("cp1252")
+        except UnicodeDecodeError:
+            return None
+
+
+def _read_all(whole, path) -> bytes | None:
+    if whole is not None:
+        return whole
+    if path is not None:
+        with open(path, "rb") as fh:
+            return fh.read()
+    return None
+
+
+def _detect_ole2(head, whole, path, by_name) -> str:
+    data = _read_all(whole, path) or head
+    if _ENCRYPTED_OOXML in data:
+        # Password-protected DOCX/XLSX/PPTX are OLE2 containers around the zip.
+        return by_name if by_name in {"docx", "xlsx", "pptx"} else "docx"
+    for fmt, marker in _OLE2_STREAMS.items():
+        if marker in data:
+            return fmt
+    if by_name in {"doc", "xls", "ppt"}:
+        return by_name
+    raise UnknownFormat("an OLE2 (old Microsoft Office) file of unknown kind")
+
+
+def _detect_zip(whole, path, by_name) -> str:
+    data = _read_all(whole, path)
+    if data is None:
+        return by_name or "zip"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                kind = _ODF_MIMETYPES.get(zf.read("mimetype").strip())
+                if kind:
+                    return kind
+            if "[Content_Types].xml" in names:
+                for prefix, fmt in (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx")):
+                    if any(n.startswith(prefix) for n in names):
+                        return fmt
+    except zipfile.BadZipFile:
+        if by_name in OFFICE_FORMATS:
+            raise UnknownFormat(f"the .{by_name} file is damaged or truncated (broken zip)")
+        raise UnknownFormat("a damaged or truncated zip archive")
+    return "zip"
+
+
+def is_encrypted_office(head: bytes, data: bytes | None) -> bool:
+    """True for a password-protected OOXML document (an OLE2 'EncryptedPackage')."""
+    return head.startswith(_OLE2) and data is not None and _ENCRYPTED_OOXML in data

@@ -1,0 +1,529 @@
+"""Job and JobGroup: what a user holds while a provider works.
+
+A :class:`Job` is a live view of one job at one provider. The process-wide
+tracker (:mod:`docconvert_nb.tracker`) submits it and keeps its state current,
+so a job moves on by itself while the user runs other cells; ``wait()`` and
+``await`` block until it is final. Nothing here knows about widgets: the
+notebook layer subscribes with :meth:`Job.on_change` and renders through the
+hook set with :func:`set_renderer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .errors import DocconvertError, JobExpired, JobFailed, JobTimeout
+from .outputs import Output
+from .providers.base import ConversionRequest, JobSnapshot, Provider
+from .redact import mask_options
+from .status import Availability, JobStatus
+
+log = logging.getLogger(__name__)
+
+ChangeCallback = Callable[["Job"], None]
+
+_renderer: Callable[..., dict] | None = None
+
+
+def set_renderer(renderer: Callable[..., dict] | None) -> None:
+    """Install the function that builds a Job's/JobGroup's display mimebundle.
+
+    The notebook layer installs one (live widget + HTML + text); without it
+    jobs display as text.
+    """
+    global _renderer
+    _renderer = renderer
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Job:
+    """One conversion job at one provider.
+
+    Attributes are snapshots of the provider's last report: ``status``
+    (:class:`~docconvert_nb.status.JobStatus`), ``outputs``, ``errors``,
+    ``warnings``, ``message``, and the timestamps ``submitted_at``,
+    ``started_at``, ``finished_at``. ``id`` is the provider's job id (None
+    while the document is still being sent).
+    """
+
+    _counter = itertools.count(1)
+
+    def __init__(self, request: ConversionRequest, provider: Provider, *, save_to: Path | None = None):
+        self.request = request
+        self.provider = provider
+        self.save_to = save_to
+        self.number = next(Job._counter)
+        self.id: str | None = None
+        self.status = JobStatus.SUBMITTING
+        self.message = JobStatus.SUBMITTING.description
+        self.submitted_at = _now()
+        self.started_at: datetime | None = None
+        self.finished_at: datetime | None = None
+        self.outputs: list[Output] = []
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.progress: float | None = None
+        self.saved: list[Path] = []
+        #: Increases with every change; views compare it to skip redundant redraws.
+        self.version = 0
+        self._lock = threading.RLock()
+        self._poll_lock = threading.Lock()
+        self._final = threading.Event()
+        self._callbacks: list[ChangeCallback] = []
+
+    # -- description ---------------------------------------------------------
+    @property
+    def source_name(self) -> str:
+        return self.request.source.name
+
+    @property
+    def source_format(self) -> str:
+        return self.request.source.format
+
+    @property
+    def target(self) -> str:
+        return self.request.target
+
+    @property
+    def task(self) -> str:
+        return self.request.task
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options given at submission, with secret values masked."""
+        return mask_options(self.request.options)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from submission to the end (or to now, while running)."""
+        end = self.finished_at or _now()
+        return max(0.0, (end - self.submitted_at).total_seconds())
+
+    @property
+    def done(self) -> bool:
+        return self.status.is_terminal
+
+    @property
+    def ok(self) -> bool:
+        return self.status == JobStatus.COMPLETED
+
+    # -- state changes -------------------------------------------------------
+    def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
+        """Call ``callback(job)`` after every change; returns a function that unsubscribes.
+
+        Callbacks run on the tracker's threads; they must be quick and must
+        not block. An exception in one is logged and ignored.
+        """
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def _apply(self, snapshot: JobSnapshot) -> bool:
+        """Merge a provider snapshot; returns whether anything changed."""
+        with self._lock:
+            before = self._state_key()
+            new = snapshot.status
+            if new is not None and new != self.status:
+                if self.status.can_become(new):
+                    self.status = new
+                    self.message = snapshot.message or new.description
+                else:
+                    log.debug("job %s: ignoring %s after %s", self.id, new, self.status)
+            elif snapshot.message and new is not None:
+                self.message = snapshot.message
+            if snapshot.outputs is not None and not self.status.is_gone:
+                self.outputs = list(snapshot.outputs)
+            for err in snapshot.errors:
+                if err not in self.errors:
+                    self.errors.append(err)
+            for warning in snapshot.warnings:
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+            if snapshot.progress is not None:
+                self.progress = snapshot.progress
+            if snapshot.started_at and not self.started_at:
+                self.started_at = snapshot.started_at
+            if self.status == JobStatus.PROCESSING and not self.started_at:
+                self.started_at = _now()
+            if self.status.is_terminal and not self.finished_at:
+                self.finished_at = snapshot.finished_at or _now()
+            if self.status.is_gone:
+                for out in self.outputs:
+                    out.availability = (
+                        Availability.DELETED if self.status == JobStatus.DELETED else Availability.EXPIRED
+                    )
+            changed = self._state_key() != before
+            if changed:
+                self.version += 1
+            final = self.status.is_terminal
+        if final and self.status == JobStatus.COMPLETED and self.save_to and not self.saved:
+            self._save_outputs()
+        if changed:
+            self._notify()
+        if final:
+            self._final.set()
+        return changed
+
+    def _state_key(self):
+        return (
+            self.status,
+            self.message,
+            len(self.outputs),
+            tuple(o.availability for o in self.outputs),
+            len(self.errors),
+            len(self.warnings),
+            self.progress,
+            self.id,
+        )
+
+    def _set_id(self, job_id: str) -> None:
+        with self._lock:
+            self.id = job_id
+            if self.status == JobStatus.SUBMITTING:
+                self.status = JobStatus.QUEUED
+                self.message = JobStatus.QUEUED.description
+            self.version += 1
+        self._notify()
+
+    def _fail(self, message: str) -> None:
+        self._apply(JobSnapshot(status=JobStatus.FAILED, message=message, errors=[message]))
+
+    def _notify(self) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(self)
+            except Exception:  # a broken view must not break tracking
+                log.exception("on_change callback failed for job %s", self.id)
+
+    def _save_outputs(self) -> None:
+        for out in self.outputs:
+            try:
+                self.saved.append(out.save(self.save_to, overwrite=True))
+            except Exception as exc:
+                with self._lock:
+                    self.warnings.append(f"could not save {out.name} to {self.save_to}: {exc}")
+
+    # -- verbs ---------------------------------------------------------------
+    def refresh(self) -> "Job":
+        """Ask the provider for the current state now (the tracker also does this by itself)."""
+        if self.id is None:
+            return self
+        with self._poll_lock:  # never two status calls for one job at once
+            snapshot = self.provider.status(self.id)
+        self._apply(snapshot)
+        return self
+
+    def wait(self, timeout: float | None = None) -> "Job":
+        """Block until the job is final; return it, or raise if it did not complete.
+
+        Raises :class:`JobFailed` (failed or canceled), :class:`JobExpired`
+        (results gone) or :class:`JobTimeout` (still running after ``timeout``
+        seconds — the job itself goes on). Works in scripts and inside a
+        running notebook kernel alike; an interrupt (Ctrl-C) leaves the job
+        tracked.
+        """
+        if not self._final.wait(timeout):
+            raise JobTimeout(
+                f"job {self.id or '(submitting)'} still {self.status} after {timeout:g} s; it keeps running",
+                self,
+            )
+        return self.raise_for_status()
+
+    def raise_for_status(self) -> "Job":
+        """Raise the typed error matching a failed/canceled/gone job; return self otherwise."""
+        if self.status in (JobStatus.FAILED, JobStatus.CANCELED):
+            detail = "; ".join(self.errors) or self.message
+            raise JobFailed(f"job {self.id} {self.status}: {detail}", self, self.errors)
+        if self.status.is_gone:
+            raise JobExpired(f"job {self.id} {self.status}: {self.message}", self)
+        return self
+
+    def __await__(self):
+        return self._wait_async().__await__()
+
+    async def _wait_async(self) -> "Job":
+        await _until_final(self)
+        return self.raise_for_status()
+
+    def cancel(self) -> "Job":
+        """Stop the job at the provider, if the provider can."""
+        if self.status.is_terminal:
+            return self
+        if self.id is None:
+            raise DocconvertError("the job is still being submitted; cancel it once it has an id")
+        self.provider.cancel(self.id)
+        self._apply(JobSnapshot(status=JobStatus.CANCELED, message="Canceled by the user."))
+        return self
+
+    def delete(self) -> "Job":
+        """Delete the job and its results at the provider."""
+        if self.status.is_gone:
+            return self
+        if self.id is not None:
+            self.provider.delete(self.id)
+        self._apply(JobSnapshot(status=JobStatus.DELETED, message="Deleted by the user."))
+        return self
+
+    # -- results ---------------------------------------------------------------
+    def output(self, index_or_name: int | str = 0) -> Output:
+        """One output, by position or by name."""
+        if isinstance(index_or_name, int):
+            return self.outputs[index_or_name]
+        for out in self.outputs:
+            if out.name == index_or_name:
+                return out
+        raise KeyError(f"no output named {index_or_name!r}; outputs: {[o.name for o in self.outputs]}")
+
+    def save(self, directory: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
+        """Save every output into ``directory``; returns the written paths."""
+        return [out.save(directory, overwrite=overwrite) for out in self.outputs]
+
+    def to_dataframe(self, **options):
+        """The job's recognized table(s) as pandas DataFrame(s)."""
+        from .tables import to_dataframe
+
+        return to_dataframe(self, **options)
+
+    def preview(self, **options):
+        """A displayable preview of the job's outputs."""
+        from .previews import preview
+
+        return preview(self, **options)
+
+    # -- snapshots for views ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data describing the job now (what reprs and widgets show). No secrets."""
+        with self._lock:
+            return {
+                "number": self.number,
+                "id": self.id,
+                "provider": self.provider.label or self.provider.name,
+                "provider_name": self.provider.name,
+                "simulator": self.provider.is_simulator,
+                "task": self.task,
+                "source": self.source_name,
+                "source_format": self.source_format,
+                "target": self.target,
+                "options": self.options,
+                "status": self.status.value,
+                "message": self.message,
+                "terminal": self.status.is_terminal,
+                "elapsed": self.elapsed,
+                "submitted_at": self.submitted_at.isoformat(timespec="seconds"),
+                "finished_at": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
+                "outputs": [
+                    {
+                        "name": o.name,
+                        "content_type": o.content_type,
+                        "size": o.size,
+                        "availability": o.availability.value,
+                        "metadata": dict(o.metadata),
+                    }
+                    for o in self.outputs
+                ],
+                "errors": list(self.errors),
+                "warnings": list(self.warnings),
+                "progress": self.progress,
+            }
+
+    def __repr__(self) -> str:
+        n = len(self.outputs)
+        outs = f", {n} output{'s' if n != 1 else ''}" if n else ""
+        err = f": {self.errors[-1]}" if self.errors and self.status == JobStatus.FAILED else ""
+        ident = self.id or "(submitting)"
+        return (
+            f"<Job {ident} {self.provider.name}: {self.source_name} → {self.target} "
+            f"{self.status} after {format_seconds(self.elapsed)}{outs}{err}>"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if _renderer is not None:
+            return _renderer(self, include=include, exclude=exclude)
+        return {"text/plain": repr(self)}
+
+
+class JobGroup(Sequence[Job]):
+    """Many jobs followed as one: aggregate progress, one view, one wait."""
+
+    def __init__(self, jobs: Iterable[Job], name: str | None = None):
+        self.jobs: list[Job] = list(jobs)
+        self.name = name
+        self.created_at = _now()
+        self._callbacks: list[Callable[["JobGroup", Job], None]] = []
+        self._subscribed = False
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __getitem__(self, index):
+        return self.jobs[index]
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def counts(self) -> Counter:
+        """How many jobs are in each state (``Counter`` keyed by status value)."""
+        return Counter(job.status.value for job in self.jobs)
+
+    @property
+    def done(self) -> bool:
+        return all(job.status.is_terminal for job in self.jobs)
+
+    @property
+    def finished(self) -> int:
+        return sum(job.status.is_terminal for job in self.jobs)
+
+    @property
+    def completed(self) -> list[Job]:
+        return [job for job in self.jobs if job.status == JobStatus.COMPLETED]
+
+    @property
+    def failed(self) -> list[Job]:
+        return [job for job in self.jobs if job.status in (JobStatus.FAILED, JobStatus.CANCELED)]
+
+    @property
+    def outputs(self) -> list[Output]:
+        return [out for job in self.jobs for out in job.outputs]
+
+    @property
+    def elapsed(self) -> float:
+        return max((job.elapsed for job in self.jobs), default=0.0)
+
+    def on_change(self, callback: Callable[["JobGroup", Job], None]) -> Callable[[], None]:
+        """Call ``callback(group, job)`` whenever one of the jobs changes."""
+        with self._lock:
+            self._callbacks.append(callback)
+            if not self._subscribed:
+                self._subscribed = True
+                for job in self.jobs:
+                    job.on_change(self._job_changed)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def _job_changed(self, job: Job) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(self, job)
+            except Exception:
+                log.exception("group on_change callback failed")
+
+    def wait(self, timeout: float | None = None, *, raise_on_error: bool = False) -> "JobGroup":
+        """Block until every job is final.
+
+        Failures do not raise unless ``raise_on_error=True`` (then a
+        :class:`JobFailed` names every failed job); inspect ``group.failed``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in self.jobs:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not job._final.wait(remaining):
+                raise JobTimeout(
+                    f"{len(self) - self.finished} of {len(self)} jobs still running after {timeout:g} s"
+                )
+        return self._check(raise_on_error)
+
+    def _check(self, raise_on_error: bool) -> "JobGroup":
+        if raise_on_error and self.failed:
+            names = ", ".join(job.source_name for job in self.failed)
+            raise JobFailed(f"{len(self.failed)} of {len(self)} jobs failed: {names}")
+        return self
+
+    def __await__(self):
+        return self._wait_async().__await__()
+
+    async def _wait_async(self) -> "JobGroup":
+        for job in self.jobs:
+            await _until_final(job)
+        return self
+
+    def save(self, directory: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
+        """Save the outputs of every completed job into ``directory``."""
+        return [path for job in self.completed for path in job.save(directory, overwrite=overwrite)]
+
+    def delete(self) -> "JobGroup":
+        for job in self.jobs:
+            if job.status.is_terminal and not job.status.is_gone:
+                job.delete()
+        return self
+
+    def cancel(self) -> "JobGroup":
+        for job in self.jobs:
+            if not job.status.is_terminal and job.provider.can_cancel and job.id:
+                job.cancel()
+        return self
+
+    def summary(self) -> str:
+        counts = self.counts()
+        parts = [f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+        return f"{self.finished}/{len(self)} done ({', '.join(parts) or 'empty'})"
+
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        shown = self.jobs if limit is None else self.jobs[:limit]
+        return {
+            "name": self.name,
+            "total": len(self),
+            "finished": self.finished,
+            "counts": dict(self.counts()),
+            "elapsed": self.elapsed,
+            "jobs": [job.to_dict() for job in shown],
+            "shown": len(shown),
+        }
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<JobGroup{label} {self.summary()}>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if _renderer is not None:
+            return _renderer(self, include=include, exclude=exclude)
+        return {"text/plain": repr(self)}
+
+
+async def _until_final(job: Job) -> None:
+    """Await a job's final state without blocking the running event loop."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def check(changed: Job) -> None:
+        if changed.status.is_terminal:
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+
+    unsubscribe = job.on_change(check)
+    try:
+        if not job.status.is_terminal:
+            await future
+    finally:
+        unsubscribe()
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

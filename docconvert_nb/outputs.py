@@ -1,0 +1,155 @@
+"""Job outputs: one produced file, read lazily from wherever the provider keeps it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from .errors import DocconvertError, OutputUnavailable
+from .status import Availability
+
+#: Opens the output's bytes as a binary stream (the caller closes it).
+Opener = Callable[[], IO[bytes]]
+
+
+def safe_filename(name: str) -> str:
+    """Return ``name`` if it is a plain file name, else raise.
+
+    Output names come from providers, i.e. from the network: a name with a
+    directory part, ``..``, a NUL or a leading dot-dot could write outside the
+    folder the user chose.
+    """
+    if (
+        not name
+        or name in (".", "..")
+        or "\x00" in name
+        or "/" in name
+        or "\\" in name
+        or os.path.basename(name) != name
+        or (len(name) > 1 and name[1] == ":")  # drive letters
+    ):
+        raise DocconvertError(f"refusing to save an output with an unsafe file name: {name!r}")
+    return name
+
+
+@dataclass
+class Output:
+    """One file a job produced.
+
+    Attributes are a snapshot of what the provider reported. The bytes are
+    fetched only when asked for (:meth:`read`, :meth:`open`, :meth:`save`).
+    ``metadata`` holds what a user needs next: page count, language, mean OCR
+    confidence, tables found.
+    """
+
+    name: str
+    content_type: str = "application/octet-stream"
+    size: int | None = None
+    checksum: str | None = None
+    checksum_algorithm: str = "md5"
+    availability: Availability = Availability.AVAILABLE
+    metadata: dict[str, Any] = field(default_factory=dict)
+    downloads: int | None = None
+    download_limit: int | None = None
+    _opener: Opener | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def format(self) -> str:
+        from .fileformats import from_name
+
+        return from_name(self.name) or self.content_type.rsplit("/", 1)[-1]
+
+    @property
+    def available(self) -> bool:
+        return self.availability == Availability.AVAILABLE
+
+    def open(self) -> IO[bytes]:
+        """A binary stream of the output's bytes; close it when done."""
+        if not self.available:
+            raise OutputUnavailable(_unavailable_message(self))
+        if self._opener is None:
+            raise OutputUnavailable(f"{self.name}: this output has no data source")
+        return self._opener()
+
+    def read(self) -> bytes:
+        """The whole output as bytes (fine for text and small files; use save() for big ones)."""
+        with self.open() as stream:
+            return stream.read()
+
+    def text(self, encoding: str = "utf-8") -> str:
+        return self.read().decode(encoding, errors="replace")
+
+    def save(self, directory: str | os.PathLike = ".", name: str | None = None, *, overwrite: bool = False) -> Path:
+        """Stream the output into ``directory`` and return the written path.
+
+        The bytes go to a temporary file first and are renamed into place once
+        complete, so a failed download never leaves a truncated file behind.
+        An existing file is kept unless ``overwrite=True``.
+        """
+        directory = Path(directory).expanduser()
+        target = directory / safe_filename(name or self.name)
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".part-", dir=directory)
+        except OSError as exc:
+            raise DocconvertError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
+        try:
+            with os.fdopen(fd, "wb") as sink, self.open() as source:
+                shutil.copyfileobj(source, sink, 1 << 20)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def verify(self, data: bytes) -> bool:
+        """Whether ``data`` matches the announced checksum (True when none was announced)."""
+        if not self.checksum:
+            return True
+        digest = hashlib.new(self.checksum_algorithm, data).hexdigest()
+        return digest.lower() == self.checksum.lower()
+
+    def to_dataframe(self, **options):
+        """The recognized table(s) in this CSV/XLSX output as pandas DataFrame(s)."""
+        from .tables import to_dataframe
+
+        return to_dataframe(self, **options)
+
+    def preview(self, **options):
+        """Something a notebook displays well for this output (thumbnails, text, boxes...)."""
+        from .previews import preview
+
+        return preview(self, **options)
+
+    def summary(self) -> str:
+        size = "?" if self.size is None else format_bytes(self.size)
+        state = "" if self.available else f" [{self.availability}]"
+        return f"{self.name} ({self.content_type}, {size}){state}"
+
+
+def _unavailable_message(output: Output) -> str:
+    reasons = {
+        Availability.EXPIRED: "it has expired (past the provider's retention window)",
+        Availability.LIMIT_REACHED: (
+            f"its download limit{'' if output.download_limit is None else f' of {output.download_limit}'} is used up"
+        ),
+        Availability.DELETED: "it was deleted",
+    }
+    return f"{output.name} cannot be read: {reasons.get(output.availability, output.availability)}"
+
+
+def format_bytes(n: int) -> str:
+    """``1536`` → ``'1.5 kB'``."""
+    step = 1000.0
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < step or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= step
+    return f"{n:.1f} TB"

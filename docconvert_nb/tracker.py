@@ -1,0 +1,199 @@
+"""The one background tracker of a process.
+
+It submits jobs and keeps them current: a single scheduler thread holds a
+heap of due status checks, and a small I/O pool runs the submissions and the
+checks, so a thousand jobs cost a thousand heap entries, not a thousand
+threads. Providers that push updates (the embedded engine, webhooks) call
+back as soon as something changes; polled providers are checked with the
+back-off their own ``poll_delay`` gives, and never twice at once per job.
+"""
+
+from __future__ import annotations
+
+import atexit
+import heapq
+import itertools
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .errors import AuthenticationError, DocconvertError, JobNotFound
+from .jobs import Job
+from .providers.base import JobSnapshot, Provider
+from .status import JobStatus
+
+log = logging.getLogger(__name__)
+
+#: Consecutive failed status checks after which a job is marked failed.
+MAX_POLL_FAILURES = 8
+
+
+class Tracker:
+    """Submits jobs and schedules their status checks."""
+
+    def __init__(self, io_workers: int = 4):
+        self._heap: list[tuple[float, int, Job]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._pool = ThreadPoolExecutor(io_workers, thread_name_prefix="docconvert-io")
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._attempts: dict[int, int] = {}
+        self._failures: dict[int, int] = {}
+        self._by_provider_id: dict[tuple[int, str], Job] = {}
+        self._pushing: dict[int, bool] = {}
+        #: Every job this process created, oldest first.
+        self.jobs: list[Job] = []
+
+    # -- public ------------------------------------------------------------------
+    def track(self, job: Job) -> Job:
+        """Submit ``job`` in the background and follow it until it is final."""
+        self._ensure_thread()
+        with self._cond:
+            self.jobs.append(job)
+        self._pool.submit(self._submit, job)
+        return job
+
+    def poke(self, job: Job) -> None:
+        """Check ``job`` as soon as possible (e.g. a webhook said it finished)."""
+        self._schedule(job, 0.0)
+
+    def active(self) -> list[Job]:
+        return [job for job in self.jobs if not job.status.is_terminal]
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- submission --------------------------------------------------------------
+    def _submit(self, job: Job) -> None:
+        provider = job.provider
+        pushes = self._subscribe(provider)
+        try:
+            job_id = provider.submit(job.request)
+        except DocconvertError as exc:
+            job._fail(str(exc))
+            return
+        except Exception as exc:  # a provider bug must end the job, not the pool
+            log.exception("submitting job to %s failed", provider.name)
+            job._fail(f"submission failed: {type(exc).__name__}: {exc}")
+            return
+        with self._cond:
+            self._by_provider_id[(id(provider), job_id)] = job
+        job._set_id(job_id)
+        # A pushing provider may have finished before we knew the id: look once now.
+        self._schedule(job, 0.0 if pushes else provider.poll_delay(0))
+
+    def _subscribe(self, provider: Provider) -> bool:
+        key = id(provider)
+        with self._cond:
+            if key in self._pushing:
+                return self._pushing[key]
+            self._pushing[key] = False
+        pushes = provider.subscribe(lambda job_id, snap: self._pushed(provider, job_id, snap))
+        with self._cond:
+            self._pushing[key] = pushes
+        return pushes
+
+    def _pushed(self, provider: Provider, job_id: str, snapshot: JobSnapshot | None) -> None:
+        with self._cond:
+            job = self._by_provider_id.get((id(provider), job_id))
+        if job is None:
+            return
+        if snapshot is None:  # "something changed, come and look"
+            self.poke(job)
+        else:
+            job._apply(snapshot)
+
+    # -- polling -------------------------------------------------------------------
+    def _schedule(self, job: Job, delay: float) -> None:
+        self._ensure_thread()
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job))
+            self._cond.notify()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="docconvert-tracker", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    timeout = None if not self._heap else max(0.0, self._heap[0][0] - time.monotonic())
+                    self._cond.wait(timeout)
+                if self._stopped:
+                    return
+                _, _, job = heapq.heappop(self._heap)
+            if not job.status.is_terminal:
+                try:
+                    self._pool.submit(self._poll, job)
+                except RuntimeError:  # pool shut down at exit
+                    return
+
+    def _poll(self, job: Job) -> None:
+        if job.status.is_terminal or not job._poll_lock.acquire(blocking=False):
+            return  # a check for this job is already running; it reschedules
+        key = id(job)
+        retry_after = None
+        try:
+            snapshot = job.provider.status(job.id)
+        except (AuthenticationError, JobNotFound) as exc:
+            job._poll_lock.release()
+            job._fail(str(exc))
+            return
+        except Exception as exc:
+            job._poll_lock.release()
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            if failures >= MAX_POLL_FAILURES:
+                job._fail(f"status checks failed {failures} times in a row; last error: {exc}")
+                return
+            log.warning("status check of job %s failed (%s); retrying", job.id, exc)
+        else:
+            job._poll_lock.release()
+            self._failures.pop(key, None)
+            job._apply(snapshot)
+            retry_after = snapshot.retry_after
+        if job.status.is_terminal:
+            self._forget(job)
+            return
+        attempt = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempt
+        delay = job.provider.poll_delay(attempt)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        self._schedule(job, delay)
+
+    def _forget(self, job: Job) -> None:
+        self._attempts.pop(id(job), None)
+        self._failures.pop(id(job), None)
+
+
+_tracker: Tracker | None = None
+_tracker_lock = threading.Lock()
+
+
+def get_tracker() -> Tracker:
+    """The process-wide tracker, started on first use."""
+    global _tracker
+    with _tracker_lock:
+        if _tracker is None:
+            _tracker = Tracker()
+            atexit.register(_tracker.shutdown)
+        return _tracker
+
+
+def tracked_jobs() -> list[Job]:
+    """Every job this process has created (oldest first)."""
+    return list(get_tracker().jobs)
+
+
+__all__ = ["Tracker", "get_tracker", "tracked_jobs", "JobStatus"]

@@ -1,0 +1,161 @@
+import asyncio
+import pytest
+
+import docconvert_nb as dc
+from docconvert_nb.jobs import Job
+from docconvert_nb.providers.base import JobSnapshot
+from docconvert_nb.status import Availability, JobStatus
+
+from .helpers import image_bytes
+
+
+def test_convert_returns_at_once_and_completes(provider):
+    job = dc.convert(image_bytes(), to="pdf", provider=provider, name="red.png")
+    assert isinstance(job, Job)
+    assert job.wait(timeout=30) is job
+    assert job.status is JobStatus.COMPLETED and job.ok
+    assert job.started_at and job.finished_at and job.finished_at >= job.started_at
+    assert job.outputs[0].name == "red.pdf"
+    assert "completed" in repr(job) and "red.png → pdf" in repr(job)
+
+
+def test_on_change_reports_every_state_in_order(provider):
+    seen = []
+    job = dc.convert(image_bytes(), to="pdf", provider=provider)
+    job.on_change(lambda j: seen.append(j.status))
+    job.wait(timeout=30)
+    assert seen[-1] is JobStatus.COMPLETED
+    order = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+    assert order == sorted(order, key=list(JobStatus).index)
+
+
+def test_await_in_a_running_event_loop(provider):
+    async def main():
+        job = dc.convert(image_bytes(), to="jpeg", provider=provider)
+        ticks = 0
+
+        async def ticker():  # the loop keeps running while we await the job
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        done = await job
+        task.cancel()
+        return done, ticks
+
+    done, ticks = asyncio.run(main())
+    assert done.ok and ticks > 0
+
+
+def test_wait_blocks_inside_a_running_loop(provider):
+    async def main():
+        return dc.convert(image_bytes(), to="bmp", provider=provider).wait(timeout=30)
+
+    assert asyncio.run(main()).ok
+
+
+def test_failed_job_raises_typed_error_with_messages(provider):
+    broken = image_bytes()[:60]  # a PNG cut short
+    job = dc.convert(broken, to="pdf", provider=provider, name="cut.png")
+    with pytest.raises(dc.JobFailed) as info:
+        job.wait(timeout=30)
+    assert job.status is JobStatus.FAILED
+    assert "truncated" in str(info.value) or "damaged" in str(info.value)
+    assert info.value.job is job and info.value.messages == job.errors
+
+
+def test_wait_timeout_leaves_the_job_running(provider):
+    job = Job(_request(), provider)  # created but never handed to the tracker
+    with pytest.raises(dc.JobTimeout):
+        job.wait(timeout=0.01)
+    assert job.status is JobStatus.SUBMITTING
+
+
+def _request():
+    from docconvert_nb.documents import ConversionRequest, Source
+
+    return ConversionRequest(Source.from_input(image_bytes()), "pdf")
+
+
+def test_late_provider_news_cannot_revive_a_finished_job(provider):
+    job = dc.convert(image_bytes(), to="pdf", provider=provider).wait(timeout=30)
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job._apply(JobSnapshot(status=JobStatus.FAILED))
+    assert job.status is JobStatus.COMPLETED
+
+
+def test_delete_removes_results(provider):
+    job = dc.convert(image_bytes(), to="pdf", provider=provider).wait(timeout=30)
+    out = job.outputs[0]
+    job.delete()
+    assert job.status is JobStatus.DELETED
+    assert out.availability is Availability.DELETED
+    with pytest.raises(dc.OutputUnavailable):
+        out.read()
+    with pytest.raises(dc.JobExpired):
+        job.raise_for_status()
+    assert provider.status(job.id).status is JobStatus.DELETED
+
+
+def test_retention_expires_results(provider, clock):
+    job = dc.convert(image_bytes(), to="pdf", provider=provider).wait(timeout=30)
+    clock.advance(24 * 3600 + 1)
+    job.refresh()
+    assert job.status is JobStatus.EXPIRED
+    assert "24 h" in job.message
+    with pytest.raises(dc.OutputUnavailable):
+        job.outputs[0].read()
+    assert not list((provider.engine.store.output_dir(job.id)).glob("*"))
+
+
+def test_save_to_saves_outputs_on_completion(provider, tmp_path):
+    job = dc.convert(image_bytes(), to="pdf", provider=provider, name="a.png", save_to=tmp_path / "out")
+    job.wait(timeout=30)
+    assert job.saved == [tmp_path / "out" / "a.pdf"]
+    assert (tmp_path / "out" / "a.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_unwritable_save_to_is_refused_at_submit(provider, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(dc.DocconvertError, match="cannot create the output folder"):
+        dc.convert(image_bytes(), to="pdf", provider=provider, save_to=blocker / "sub")
+
+
+def test_group_aggregates_and_keeps_failures(provider, tmp_path):
+    (tmp_path / "a.png").write_bytes(image_bytes())
+    (tmp_path / "b.gif").write_bytes(image_bytes("GIF"))
+    (tmp_path / "notes.txt").write_text("plain words")
+    (tmp_path / "empty.png").write_bytes(b"")
+    group = dc.convert_many(tmp_path, to="pdf", provider=provider)
+    group.wait(timeout=60)
+    assert len(group) == 4 and group.done
+    assert sorted(j.source_name for j in group.completed) == ["a.png", "b.gif"]
+    failed = {j.source_name: j.errors[0] for j in group.failed}
+    assert "empty" in failed["empty.png"]
+    assert "cannot convert txt to pdf" in failed["notes.txt"]
+    assert group.counts() == {"completed": 2, "failed": 2}
+    assert "2 completed" in repr(group)
+    with pytest.raises(dc.JobFailed, match="2 of 4 jobs failed"):
+        group.wait(raise_on_error=True)
+    saved = group.save(tmp_path / "saved")
+    assert sorted(p.name for p in saved) == ["a.pdf", "b.pdf"]
+
+
+def test_group_from_glob_and_await(provider, tmp_path):
+    for i in range(3):
+        (tmp_path / f"p{i}.png").write_bytes(image_bytes())
+    group = dc.convert_many(str(tmp_path / "*.png"), to="jpeg", provider=provider)
+
+    async def main():
+        return await group
+
+    assert asyncio.run(main()).finished == 3
+
+
+def test_job_options_mask_secrets(provider):
+    from docconvert_nb.redact import mask_options
+
+    assert mask_options({"password": "hunter2", "dpi": 72}) == {"password": "***", "dpi": 72}
