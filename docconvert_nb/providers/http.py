@@ -163,10 +163,15 @@ class HttpClient:
         digest = hashlib.md5()
         size = 0
         with self.request("GET", path, stream=True, **kwargs) as response:
-            for chunk in response.iter_content(1 << 20):
-                sink.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
+            try:
+                for chunk in response.iter_content(1 << 20):
+                    sink.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+            except requests.RequestException:
+                raise ProviderError(
+                    self.mask(f"{self.provider_label} broke off the download of {_path_of(response.url)} after {size} bytes")
+                ) from None
         return size, digest.hexdigest()
 
     def close(self) -> None:
