@@ -205,7 +205,10 @@ class Simulator:
         if self.running:
             return self
         self._server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-{self.name}", daemon=True)
+        # A short poll interval makes stop() quick (shutdown waits up to one interval).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sim-{self.name}", daemon=True
+        )
         self._thread.start()
         return self
 
