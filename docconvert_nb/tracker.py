@@ -139,9 +139,13 @@ class Tracker:
                     return
 
     def _poll(self, job: Job) -> None:
-        if job.status.is_terminal or not job._poll_lock.acquire(blocking=False):
-            return  # a check for this job is already running; it reschedules
+        if job.status.is_terminal:
+            return
         key = id(job)
+        if not job._poll_lock.acquire(blocking=False):
+            # Someone (a manual refresh()) is checking this job right now: look again later.
+            self._schedule(job, max(0.05, job.provider.poll_delay(self._attempts.get(key, 0))))
+            return
         retry_after = None
         try:
             snapshot = job.provider.status(job.id)
