@@ -45,18 +45,38 @@ def text_page(
     fmt: str = "PNG",
 ) -> bytes:
     """A white page with ``text`` wrapped in black: a clean 'scan' to OCR."""
+    page, _words = text_page_layout(text, width=width, height=height, size=size, margin=margin)
+    buf = io.BytesIO()
+    page.save(buf, fmt, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def text_page_layout(
+    text: str = SAMPLE_TEXT,
+    *,
+    width: int = 1700,
+    height: int = 2200,
+    size: int = 40,
+    margin: int = 120,
+) -> tuple[Image.Image, list[tuple[str, tuple[int, int, int, int]]]]:
+    """The page :func:`text_page` draws, and each word with its box ``(left, top, right, bottom)`` in pixels."""
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)
     face = font(size)
     chars_per_line = max(10, int((width - 2 * margin) / (size * 0.55)))
+    words = []
     y = margin
     for paragraph in text.split("\n"):
         for line in textwrap.wrap(paragraph, chars_per_line) or [""]:
             draw.text((margin, y), line, fill=0, font=face)
+            start = 0
+            for word in line.split():
+                start = line.index(word, start)
+                x = margin + draw.textlength(line[:start], font=face)
+                words.append((word, tuple(int(v) for v in draw.textbbox((x, y), word, font=face))))
+                start += len(word)
             y += int(size * 1.5)
-    buf = io.BytesIO()
-    page.save(buf, fmt, dpi=(dpi, dpi))
-    return buf.getvalue()
+    return page, words
 
 
 def table_image(
@@ -114,3 +134,118 @@ def write_samples(directory: str | Path) -> dict[str, Path]:
         path.write_bytes(data)
         paths[name] = path
     return paths
+
+
+# -- multi-page scans ------------------------------------------------------------------
+
+def text_pages_tiff(texts: list[str], *, dpi: int = 200) -> bytes:
+    """A multi-page TIFF with one :func:`text_page` per entry of ``texts``."""
+    pages = [text_page_layout(text)[0] for text in texts]
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:], dpi=(dpi, dpi), compression="tiff_deflate")
+    return buf.getvalue()
+
+
+def text_pages_pdf(texts: list[str], *, dpi: int = 200) -> bytes:
+    """An image-only PDF (like a scan without OCR) with one text page per entry of ``texts``."""
+    pages = [text_page_layout(text)[0] for text in texts]
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=float(dpi))
+    return buf.getvalue()
+
+
+# -- DjVu, built with djvulibre's own encoders ------------------------------------------------
+
+def djvu_document(texts: list[str] | None = None, *, text_layer: bool = True, dpi: int = 200) -> bytes:
+    """A bitonal DjVu document, one page per text, optionally with a hidden text layer.
+
+    Pages are drawn like :func:`text_page`, encoded with ``cjb2``, given the
+    words and their boxes with ``djvused set-txt`` and bundled with ``djvm``.
+    Needs djvulibre-bin.
+    """
+    import tempfile
+
+    from .engine.converters.djvu import CJB2, DJVM, DJVUSED
+    from .engine.tools import run
+
+    texts = list(texts or [SAMPLE_TEXT])
+    with tempfile.TemporaryDirectory(prefix="docconvert-djvu-") as tmp:
+        folder = Path(tmp)
+        page_files = []
+        for number, text in enumerate(texts, start=1):
+            image, words = text_page_layout(text)
+            bitmap = folder / f"page{number}.pbm"
+            image.point(lambda v: 255 if v > 128 else 0).convert("1").save(bitmap)
+            page_file = folder / f"page{number}.djvu"
+            run([CJB2.require(), "-dpi", str(dpi), str(bitmap), str(page_file)], cwd=folder)
+            if text_layer and words:
+                layer = folder / f"page{number}.txt"
+                layer.write_text(_djvu_text_layer(words, image.width, image.height), "utf-8")
+                run([DJVUSED.require(), str(page_file), "-e", f"select 1; set-txt {layer.name}", "-s"], cwd=folder)
+            page_files.append(page_file)
+        bundle = folder / "document.djvu"
+        run([DJVM.require(), "-c", str(bundle), *map(str, page_files)], cwd=folder)
+        return bundle.read_bytes()
+
+
+def _djvu_text_layer(words, width: int, height: int) -> str:
+    """A djvused text layer: one ``(word ...)`` zone per word; DjVu's origin is the bottom left."""
+    zones = []
+    for word, (left, top, right, bottom) in words:
+        escaped = word.replace("\\", "\\\\").replace('"', '\\"')
+        zones.append(f'  (word {left} {height - bottom} {right} {height - top} "{escaped}")')
+    return f"(page 0 0 {width} {height}\n" + "\n".join(zones) + ")\n"
+
+
+# -- Office documents --------------------------------------------------------------------
+
+def docx_document(paragraphs: list[str] | None = None, *, title: str = "Quarterly report") -> bytes:
+    """A DOCX with a heading and ``paragraphs`` (python-docx)."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading(title, level=1)
+    for paragraph in paragraphs or [SAMPLE_TEXT]:
+        document.add_paragraph(paragraph)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def xlsx_document(rows: list[list[object]] | None = None, *, sheet: str = "Visitors") -> bytes:
+    """An XLSX whose first sheet holds ``rows`` (openpyxl)."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    worksheet = workbook.active
+    worksheet.title = sheet
+    for row in rows or SAMPLE_TABLE:
+        worksheet.append(row)
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return buf.getvalue()
+
+
+def pptx_document(slides: list[tuple[str, str]] | None = None) -> bytes:
+    """A PPTX with one title-and-content slide per ``(title, body)`` (python-pptx)."""
+    import pptx
+
+    presentation = pptx.Presentation()
+    layout = presentation.slide_layouts[1]
+    for title, body in slides or [("Docconvert", "Queued, converted, fetched")]:
+        slide = presentation.slides.add_slide(layout)
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+    buf = io.BytesIO()
+    presentation.save(buf)
+    return buf.getvalue()
+
+
+def encrypted_docx(password: str = "secret", paragraphs: list[str] | None = None) -> bytes:
+    """A password-protected DOCX (needs the msoffcrypto-tool package)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = io.BytesIO(docx_document(paragraphs))
+    encrypted = io.BytesIO()
+    OOXMLFile(plain).encrypt(password, encrypted)
+    return encrypted.getvalue()
