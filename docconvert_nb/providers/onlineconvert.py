@@ -1,0 +1,472 @@
+"""online-convert.com API v2 (now API2Convert): jobs with uploads, polled status, counted downloads.
+
+Protocol (``../shared/protocols.md`` §2): ``POST /jobs`` with the
+conversion target and ``"process": false`` answers the job with its own
+``token`` and file ``server``; the input goes to ``{server}/upload-file/{id}``
+(multipart ``file``, authenticated by the job token); ``PATCH /jobs/{id}``
+with ``{"process": true}`` starts it; ``GET /jobs/{id}`` reports
+``status.code`` and, when done, ``output[]`` with ``uri``, ``size``,
+``checksum`` (MD5), ``downloads_counter`` and a per-output ``status``
+(enabled, disabled, expired, overuse). Outputs can be downloaded about ten
+times each, for 24 hours.
+
+Every download is streamed to disk and its MD5 compared with the announced
+checksum; a refused download is reported as :class:`OutputUnavailable`
+saying whether the output expired, was deleted or used up its downloads.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterable
+
+from ..errors import (
+    AuthenticationError,
+    ChecksumMismatch,
+    DocconvertError,
+    InvalidOptions,
+    JobNotFound,
+    OutputUnavailable,
+    ProviderError,
+)
+from ..fileformats import IMAGE_FORMATS, media_type
+from ..outputs import Output
+from ..status import Availability, JobStatus, from_onlineconvert, from_onlineconvert_output
+from .base import Capability, ConversionRequest, JobSnapshot, Provider
+from .http import HttpClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api2.online-convert.com"
+RETENTION = 24 * 3600.0
+#: Downloads allowed per output ("typically 10").
+DOWNLOAD_LIMIT = 10
+#: Longest Retry-After we honour when creating a job before giving up.
+MAX_RETRY_AFTER = 30.0
+
+_IMAGE_TARGETS = sorted(IMAGE_FORMATS) + ["pdf"]
+_OFFICE_SOURCES = ("docx", "doc", "odt", "rtf", "xlsx", "xls", "ods", "pptx", "ppt", "odp", "html", "txt")
+
+#: Option names that are ours; everything else goes to the conversion's ``options`` as given.
+_OCR_OPTIONS = {"lang"}
+_VALID_OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class _JobInfo:
+    token: str
+    server: str
+    source_name: str
+
+
+class OnlineConvert(Provider):
+    """online-convert.com / API2Convert API v2.
+
+    The API key comes from ``api_key=`` or ``ONLINE_CONVERT_API_KEY``;
+    ``base_url`` (or ``ONLINE_CONVERT_BASE_URL``) chooses the endpoint (the
+    legacy ``https://api2.online-convert.com`` by default; the current one is
+    ``https://api.api2convert.com/v2``). ``download_encoding="base64"``
+    fetches outputs with ``?encoding=base64`` and decodes them on the fly.
+    ``poll_interval`` is the first delay between status checks (×1.5, up to
+    5 s, as the official SDK does).
+    """
+
+    name = "onlineconvert"
+    label = "online-convert.com"
+    can_cancel = True
+    retention_seconds = RETENTION
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        simulator: bool = False,
+        poll_interval: float = 1.0,
+        download_encoding: str = "binary",
+        timeout: tuple[float, float] = (5.0, 120.0),
+        cache_dir: str | os.PathLike | None = None,
+    ):
+        if download_encoding not in ("binary", "base64"):
+            raise ValueError("download_encoding must be 'binary' or 'base64'")
+        self.base_url = (base_url or os.environ.get("ONLINE_CONVERT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._api_key = api_key or os.environ.get("ONLINE_CONVERT_API_KEY") or None
+        self._simulator = simulator
+        self.poll_interval = poll_interval
+        self.download_encoding = download_encoding
+        self.http = HttpClient(
+            self.base_url, secrets=[self._api_key] if self._api_key else [], timeout=timeout,
+            provider_label=self.label,
+        )
+        self._jobs: dict[str, _JobInfo] = {}
+        self._lock = threading.Lock()
+        if cache_dir is None:
+            self._cache = Path(tempfile.mkdtemp(prefix="docconvert-onlineconvert-"))  # mode 0700
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
+        else:
+            self._cache = Path(cache_dir)
+            self._cache.mkdir(parents=True, exist_ok=True)
+            self._cleanup = None
+
+    # -- description -----------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return self._api_key is not None
+
+    @property
+    def is_simulator(self) -> bool:
+        return self._simulator
+
+    def capabilities(self) -> Iterable[Capability]:
+        caps = {Capability("convert", src, dst) for src in IMAGE_FORMATS for dst in _IMAGE_TARGETS if src != dst}
+        caps |= {Capability("convert", "pdf", dst) for dst in sorted(IMAGE_FORMATS - {"gif", "webp", "bmp"})}
+        caps |= {Capability("convert", src, "pdf") for src in _OFFICE_SOURCES}
+        caps.add(Capability("convert", "djvu", "pdf"))
+        caps |= {Capability("ocr", src, dst) for src in sorted(IMAGE_FORMATS) + ["pdf"] for dst in ("txt", "pdf")
+                 if (src, dst) != ("pdf", "pdf")}
+        return sorted(caps, key=lambda c: (c.task, c.source, c.target))
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["base_url"] = self.base_url
+        return info
+
+    def check(self, request: ConversionRequest) -> None:
+        super().check(request)
+        _conversion_options(request)
+        if not self.configured:
+            raise _missing_key()
+
+    # -- job verbs -----------------------------------------------------------------
+    def submit(self, request: ConversionRequest) -> str:
+        if not self.configured:
+            raise _missing_key()
+        spec = {
+            "conversion": [{"target": request.target, "options": _conversion_options(request)}],
+            "process": False,
+        }
+        job = self._create(spec)
+        job_id, token, server = job.get("id"), job.get("token"), job.get("server")
+        if not job_id or not token or not server:
+            raise ProviderError(f"{self.label} created a job without an id, token or server")
+        self.http.add_secret(token)
+        with self._lock:
+            self._jobs[job_id] = _JobInfo(token=token, server=server.rstrip("/"), source_name=request.source.name)
+        try:
+            self._upload(job_id, request)
+            self.http.request("PATCH", f"/jobs/{job_id}", json={"process": True},
+                              headers=self._key_headers(), expected=(200, 201, 202))
+        except BaseException:
+            self._discard(job_id)
+            raise
+        return job_id
+
+    def status(self, job_id: str) -> JobSnapshot:
+        try:
+            job = self.http.json("GET", f"/jobs/{job_id}", headers=self._read_headers(job_id))
+        except ProviderError as exc:
+            if exc.status_code == 404:
+                return self._not_found(job_id)
+            raise
+        return self._snapshot(job_id, job)
+
+    def delete(self, job_id: str) -> None:
+        try:
+            self.http.request("DELETE", f"/jobs/{job_id}", headers=self._key_headers(), expected=(200, 202, 204))
+        except ProviderError as exc:
+            if exc.status_code != 404:  # already gone is what we wanted
+                raise
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def cancel(self, job_id: str) -> None:
+        """online-convert cancels a running job by deleting it."""
+        self.delete(job_id)
+
+    def poll_delay(self, attempt: int) -> float:
+        """The official SDK's back-off: 1 s, ×1.5 each time, at most 5 s."""
+        return min(5.0, self.poll_interval * 1.5**attempt)
+
+    def close(self) -> None:
+        self.http.close()
+        if self._cleanup is not None:
+            self._cleanup()
+
+    # -- submission steps ------------------------------------------------------------
+    def _create(self, spec: dict) -> dict:
+        """POST /jobs. Sent again only after a 429, which means nothing was created."""
+        for attempt in range(3):
+            response = self.http.request(
+                "POST", "/jobs", json=spec, headers=self._key_headers(), expected=(200, 201, 402, 429)
+            )
+            if response.status_code == 402:
+                raise ProviderError(
+                    f"{self.label} refused the job: the account's conversion quota is used up "
+                    f"({_message(response)})", status_code=402,
+                )
+            if response.status_code == 429:
+                wait = _retry_after(response)
+                if attempt == 2 or wait is None or wait > MAX_RETRY_AFTER:
+                    hint = f"; it asks to retry after {wait:g} s" if wait is not None else ""
+                    raise ProviderError(
+                        f"{self.label} has too many conversions running for this account ({_message(response)}){hint}",
+                        status_code=429,
+                    )
+                log.info("%s is busy (429); creating the job again in %.1f s", self.label, wait)
+                time.sleep(wait)
+                continue
+            try:
+                return response.json()
+            except ValueError:
+                raise ProviderError(f"{self.label} answered the job creation with no JSON") from None
+        raise AssertionError("unreachable")
+
+    def _upload(self, job_id: str, request: ConversionRequest) -> None:
+        info = self._jobs[job_id]
+        headers = {"X-Oc-Token": info.token, "X-Oc-Upload-Uuid": uuid.uuid4().hex}
+        with request.source.open() as stream:
+            files = {"file": (request.source.name, stream, media_type(request.source.format))}
+            self.http.request("POST", f"{info.server}/upload-file/{job_id}", files=files, headers=headers,
+                              expected=(200, 201))
+
+    def _discard(self, job_id: str) -> None:
+        """Delete a job whose submission broke half-way, so it does not linger at the service."""
+        try:
+            self.delete(job_id)
+        except DocconvertError:
+            log.debug("could not delete half-submitted job %s", job_id)
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    # -- status --------------------------------------------------------------------------
+    def _snapshot(self, job_id: str, job: dict) -> JobSnapshot:
+        status_info = job.get("status") or {}
+        code = str(status_info.get("code") or "")
+        status = from_onlineconvert(code)
+        errors = [_describe_problem(e) for e in job.get("errors") or []]
+        warnings = [_describe_problem(w) for w in job.get("warnings") or []]
+        message = str(status_info.get("info") or "")
+        outputs = None
+        if status == JobStatus.COMPLETED:
+            outputs = [self._output(job_id, item) for item in job.get("output") or []]
+            if outputs and all(o.availability == Availability.DELETED for o in outputs):
+                status, message = JobStatus.DELETED, "The job's outputs were deleted at online-convert.com."
+            elif outputs and all(not o.available for o in outputs) and any(
+                o.availability == Availability.EXPIRED for o in outputs
+            ):
+                status = JobStatus.EXPIRED
+                message = f"The outputs expired: online-convert.com keeps them {RETENTION / 3600:g} h."
+            elif not outputs:
+                status, message = JobStatus.FAILED, message or "The job completed without any output."
+                errors = errors or [message]
+        elif status == JobStatus.FAILED and not errors:
+            errors = [message or "the conversion failed"]
+        return JobSnapshot(status=status, message=message, outputs=outputs, errors=errors, warnings=warnings)
+
+    def _output(self, job_id: str, item: dict) -> Output:
+        name = str(item.get("filename") or "") or _name_from_uri(item.get("uri", "")) or f"{item.get('id', 'output')}"
+        try:
+            availability = from_onlineconvert_output(str(item.get("status") or "enabled"))
+        except ValueError:
+            availability = Availability.AVAILABLE
+        output = Output(
+            name=name,
+            content_type=str(item.get("content_type") or "application/octet-stream"),
+            size=item.get("size"),
+            checksum=item.get("checksum") or None,
+            availability=availability,
+            metadata={"output_id": item.get("id"), "created_at": item.get("created_at")},
+            downloads=item.get("downloads_counter"),
+            download_limit=DOWNLOAD_LIMIT,
+        )
+        output._opener = lambda: self._download(job_id, str(item.get("id") or ""), str(item.get("uri") or ""), output)
+        return output
+
+    def _not_found(self, job_id: str) -> JobSnapshot:
+        with self._lock:
+            known = self._jobs.pop(job_id, None)
+        if known is None:
+            raise JobNotFound(f"{self.label} has no job {job_id}")
+        return JobSnapshot(
+            status=JobStatus.EXPIRED,
+            message=f"{self.label} no longer has job {job_id}: it was deleted or passed the {RETENTION / 3600:g} h window.",
+        )
+
+    # -- downloads ------------------------------------------------------------------------
+    def _download(self, job_id: str, output_id: str, uri: str, output: Output) -> IO[bytes]:
+        """Fetch one output into an anonymous temp file, verify its MD5, and return it open at 0."""
+        if not uri:
+            raise OutputUnavailable(f"{output.name}: {self.label} gave no download address")
+        sink = tempfile.TemporaryFile(dir=self._cache)
+        try:
+            if self.download_encoding == "base64":
+                decoder = _Base64Sink(sink)
+                self.http.download(uri, decoder, params={"encoding": "base64"})
+                size, digest = decoder.finish()
+            else:
+                size, digest = self.http.download(uri, sink)
+        except ProviderError as exc:
+            sink.close()
+            if exc.status_code in (403, 404, 410):
+                raise self._unavailable(job_id, output_id, output, exc) from None
+            raise
+        except BaseException:
+            sink.close()
+            raise
+        if output.checksum and digest.lower() != output.checksum.lower():
+            sink.close()
+            raise ChecksumMismatch(
+                f"{output.name}: the downloaded bytes ({size} B, MD5 {digest}) do not match the checksum "
+                f"{output.checksum} announced by {self.label}; the download was discarded"
+            )
+        if output.downloads is not None:
+            output.downloads += 1
+        sink.seek(0)
+        return sink
+
+    def _unavailable(self, job_id: str, output_id: str, output: Output, exc: ProviderError) -> OutputUnavailable:
+        """Why a download was refused, from the output's own status at the service."""
+        status = None
+        try:
+            job = self.http.json("GET", f"/jobs/{job_id}", headers=self._read_headers(job_id))
+            for item in job.get("output") or []:
+                if str(item.get("id")) == output_id:
+                    status = str(item.get("status") or "")
+                    output.downloads = item.get("downloads_counter", output.downloads)
+        except DocconvertError:
+            pass
+        reasons = {
+            "overuse": (Availability.LIMIT_REACHED,
+                        f"it was downloaded {output.downloads if output.downloads is not None else 'too many'} times; "
+                        f"{self.label} allows {DOWNLOAD_LIMIT} downloads per output"),
+            "expired": (Availability.EXPIRED,
+                        f"it expired: {self.label} keeps outputs {RETENTION / 3600:g} h"),
+            "disabled": (Availability.DELETED, "it was deleted at the service"),
+        }
+        if status in reasons:
+            output.availability, reason = reasons[status]
+        elif exc.status_code == 410:
+            output.availability, reason = Availability.EXPIRED, "it is gone (expired or deleted)"
+        elif exc.status_code == 403:
+            output.availability, reason = Availability.LIMIT_REACHED, "the service refused the download (download limit?)"
+        else:
+            reason = "the service no longer has it"
+            output.availability = Availability.DELETED
+        return OutputUnavailable(f"{output.name} cannot be downloaded: {reason} (HTTP {exc.status_code})")
+
+    # -- headers ------------------------------------------------------------------------
+    def _key_headers(self) -> dict[str, str]:
+        if self._api_key is None:
+            raise _missing_key()
+        return {"X-Oc-Api-Key": self._api_key}
+
+    def _read_headers(self, job_id: str) -> dict[str, str]:
+        if self._api_key is not None:
+            return self._key_headers()
+        info = self._jobs.get(job_id)
+        if info is None:
+            raise _missing_key()
+        return {"X-Oc-Token": info.token}
+
+    def __repr__(self) -> str:
+        extra = " (simulator)" if self.is_simulator else ""
+        state = "" if self.configured else ", not configured"
+        return f"<OnlineConvert {self.base_url}{extra}{state}>"
+
+
+class _Base64Sink:
+    """A write-only stream that base64-decodes what it is given into ``sink``, computing the MD5."""
+
+    def __init__(self, sink: IO[bytes]):
+        self.sink = sink
+        self.pending = b""
+        self.size = 0
+        self.digest = hashlib.md5()
+
+    def write(self, chunk: bytes) -> int:
+        data = self.pending + b"".join(chunk.split())  # ignore line breaks
+        whole = len(data) - len(data) % 4
+        self.pending = data[whole:]
+        if whole:
+            self._emit(data[:whole])
+        return len(chunk)
+
+    def finish(self) -> tuple[int, str]:
+        if self.pending:
+            raise ProviderError("online-convert.com sent a base64 download whose length is not a multiple of 4")
+        return self.size, self.digest.hexdigest()
+
+    def _emit(self, data: bytes) -> None:
+        try:
+            decoded = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise ProviderError("online-convert.com sent a base64 download that is not valid base64") from None
+        self.sink.write(decoded)
+        self.digest.update(decoded)
+        self.size += len(decoded)
+
+
+def _conversion_options(request: ConversionRequest) -> dict[str, Any]:
+    """The conversion's ``options``: OCR jobs ask for ``ocr`` and a ``language``; others pass through."""
+    options = dict(request.options)
+    for name in options:
+        if not _VALID_OPTION_NAME.match(str(name)):
+            raise InvalidOptions(f"{name!r} is not a valid online-convert option name")
+    if request.task == "ocr":
+        lang = options.pop("lang", "eng")
+        options = {"ocr": True, "language": str(lang), **options}
+    elif "lang" in options:
+        raise InvalidOptions("'lang' is an OCR option; use dc.ocr(...) to read the text of a document")
+    return options
+
+
+def _message(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason
+    return str(body.get("message") if isinstance(body, dict) and body.get("message") else body)[:300]
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+def _describe_problem(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    message = str(item.get("message") or "unknown problem")
+    code = item.get("code")
+    return f"{message} (code {code})" if code is not None else message
+
+
+def _name_from_uri(uri: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    name = unquote(urlsplit(uri).path.rsplit("/", 1)[-1]) if uri else ""
+    return name if name and name not in (".", "..") else ""
+
+
+def _missing_key() -> AuthenticationError:
+    return AuthenticationError(
+        "online-convert.com needs an API key: pass api_key= to dc.providers.OnlineConvert(...) "
+        "or set ONLINE_CONVERT_API_KEY"
+    )
+
+
+__all__ = ["DOWNLOAD_LIMIT", "OnlineConvert"]

@@ -1,0 +1,633 @@
+"""A local online-convert.com / API2Convert API v2 (``protocols.md`` §2), with real work by the engine.
+
+Routes, under ``/v2`` and the legacy un-prefixed root alike::
+
+    POST   /jobs                              create (conversion targets, process flag, callback)
+    GET    /jobs/{id}   PATCH /jobs/{id}      status; {"process": true} starts the job
+    DELETE /jobs/{id}                         cancel / delete (outputs become "disabled")
+    GET    /jobs/{id}/output                  the outputs
+    POST   /jobs/{id}/conversions             add a conversion
+    GET    /statuses, /conversions            public vocabularies
+    POST   /v2/dl/web1/upload-file/{id}       the job's file server: multipart "file"
+    GET    /v2/dl/web1/download-file/{output id}/{name}[?encoding=base64]
+
+Rules kept: API key in ``X-Oc-Api-Key`` or ``X-Api2convert-Api-Key``; job
+token (32 hex) in ``X-Oc-Token`` or ``X-Api2convert-Token``; status
+incomplete → ready → queued → processing → completed/failed on the
+simulator clock; outputs with their MD5 ``checksum``; ``downloads_counter``;
+``overuse`` after 10 downloads (403), ``expired`` after 24 h (410); optional
+limits answering 402 (credits per 24 h) and 429 with ``Retry-After``
+(concurrent jobs); callbacks POSTed to loopback URLs only.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask, Response, jsonify, request
+
+from ..documents import ConversionRequest, Source
+from ..errors import DocconvertError
+from ..fileformats import SNIFF_BYTES, detect, media_type, normalize
+from .base import Simulator
+from ._common import is_loopback_url, iso_utc, new_guid
+
+RETENTION = 24 * 3600.0
+DOWNLOAD_LIMIT = 10
+FILE_SERVER = "web1"
+STATUSES = [
+    ("incomplete", "The job is missing an input or a conversion."),
+    ("ready", "The job is complete and waits to be started."),
+    ("created", "The job was created."),
+    ("pending", "The job waits for its input."),
+    ("downloading", "The input is being downloaded."),
+    ("queued", "The job waits for a converter."),
+    ("processing", "The file is being converted."),
+    ("completed", "The file has been successfully converted."),
+    ("failed", "The conversion failed."),
+    ("canceled", "The job was canceled."),
+]
+STATUS_INFO = dict(STATUSES)
+#: Error codes the simulator uses in ``errors[]`` (clients switch on the code).
+CODE_INPUT_INVALID = 1002
+CODE_CONVERSION_FAILED = 5001
+
+
+@dataclass
+class OCInput:
+    id: str
+    filename: str
+    content_type: str
+    data: bytes | None
+    size: int
+    created_at: float
+
+
+@dataclass
+class OCOutput:
+    id: str
+    conversion_id: str
+    input_id: str
+    engine_job: str
+    filename: str
+    content_type: str
+    size: int
+    checksum: str
+    created_at: float
+    downloads: int = 0
+    #: Test hook: serve bytes that do not match ``checksum``.
+    corrupt: bool = False
+
+
+@dataclass
+class OCJob:
+    """Server-side state of one job (``sim.jobs[id]``)."""
+
+    id: str
+    token: str
+    created_at: float
+    conversions: list[dict[str, Any]]
+    process: bool = False
+    callback: str = ""
+    notify_status: bool = False
+    fail_on_conversion_error: bool = True
+    inputs: list[OCInput] = field(default_factory=list)
+    started_at: float | None = None
+    modified_at: float = 0.0
+    engine_jobs: list[tuple[str, str, str]] = field(default_factory=list)  # (conversion id, input id, engine id)
+    start_errors: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[OCOutput] | None = None
+    deleted: bool = False
+    canceled: bool = False
+    last_notified: str = ""
+
+
+class OnlineConvertSimulator(Simulator):
+    """online-convert.com on loopback.
+
+    Extra options: ``credits=N`` (jobs allowed per 24 h before 402),
+    ``max_concurrent=N`` (running jobs before 429), ``retry_after`` (seconds
+    announced with a 429, default 1).
+    """
+
+    name = "onlineconvert"
+    label = "online-convert.com"
+
+    def __init__(self, *, credits: int | None = None, max_concurrent: int | None = None,
+                 retry_after: float = 1.0, **options):
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        self._api_key = "".join(secrets.choice(alphabet) for _ in range(32))
+        self.credits = credits
+        self.max_concurrent = max_concurrent
+        self.retry_after = retry_after
+        #: Every callback delivery: (url, status code or error text, job status code).
+        self.callbacks_sent: list[tuple[str, Any, str]] = []
+        self._callback_stop = threading.Event()
+        self._callback_thread: threading.Thread | None = None
+        super().__init__(**options)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self._api_key}
+
+    def make_provider(self):
+        from ..providers.onlineconvert import OnlineConvert
+
+        return OnlineConvert(self._api_key, base_url=f"{self.base_url}/v2", simulator=True, poll_interval=0.2)
+
+    def stop(self) -> None:
+        self._callback_stop.set()
+        super().stop()
+
+    # -- test hooks ------------------------------------------------------------------
+    def corrupt_output(self, job_id: str, index: int = 0) -> None:
+        """Make output ``index`` of a completed job serve bytes that do not match its checksum."""
+        job = self.jobs[job_id]
+        self._refresh(job)
+        if not job.outputs:
+            raise ValueError(f"job {job_id} has no outputs yet")
+        job.outputs[index].corrupt = True
+
+    # -- the app --------------------------------------------------------------------
+    def create_app(self) -> Flask:
+        app = Flask(f"docconvert-sim-{self.name}")
+        app.url_map.strict_slashes = False
+        for prefix, tag in (("/v2", "v2"), ("", "legacy")):
+            app.add_url_rule(f"{prefix}/jobs", f"create_{tag}", self._create_job, methods=["POST"])
+            app.add_url_rule(f"{prefix}/jobs", f"list_{tag}", self._list_jobs, methods=["GET"])
+            app.add_url_rule(f"{prefix}/jobs/<job_id>", f"get_{tag}", self._get_job, methods=["GET"])
+            app.add_url_rule(f"{prefix}/jobs/<job_id>", f"patch_{tag}", self._patch_job, methods=["PATCH"])
+            app.add_url_rule(f"{prefix}/jobs/<job_id>", f"delete_{tag}", self._delete_job, methods=["DELETE"])
+            app.add_url_rule(f"{prefix}/jobs/<job_id>/output", f"output_{tag}", self._list_outputs, methods=["GET"])
+            app.add_url_rule(f"{prefix}/jobs/<job_id>/conversions", f"conv_{tag}", self._add_conversion,
+                             methods=["POST"])
+            app.add_url_rule(f"{prefix}/jobs/<job_id>/input", f"input_{tag}", self._add_input, methods=["POST"])
+            app.add_url_rule(f"{prefix}/statuses", f"statuses_{tag}", self._statuses, methods=["GET"])
+            app.add_url_rule(f"{prefix}/conversions", f"conversions_{tag}", self._conversions, methods=["GET"])
+        app.add_url_rule("/v2/dl/<server>/upload-file/<job_id>", "upload", self._upload, methods=["POST"])
+        app.add_url_rule("/v2/dl/<server>/download-file/<output_id>/<path:filename>", "download", self._download,
+                         methods=["GET"])
+
+        @app.errorhandler(404)
+        def not_found(_):
+            return _error(404, "Not found")
+
+        @app.errorhandler(405)
+        def not_allowed(_):
+            return _error(405, "Method not allowed")
+
+        return app
+
+    @property
+    def server(self) -> str:
+        return f"{self.base_url}/v2/dl/{FILE_SERVER}"
+
+    # -- auth -------------------------------------------------------------------------
+    def _key_ok(self) -> bool:
+        key = request.headers.get("X-Oc-Api-Key") or request.headers.get("X-Api2convert-Api-Key")
+        return bool(key) and secrets.compare_digest(key, self._api_key)
+
+    @staticmethod
+    def _token_ok(job: OCJob) -> bool:
+        token = request.headers.get("X-Oc-Token") or request.headers.get("X-Api2convert-Token")
+        return bool(token) and secrets.compare_digest(token, job.token)
+
+    def _job_for(self, job_id: str, *, token_allowed: bool) -> OCJob | Response:
+        """The job, or the error answer (401 bad key, 404 unknown job)."""
+        job = self.jobs.get(job_id)
+        if job is not None and token_allowed and self._token_ok(job):
+            return job
+        if not self._key_ok():
+            return _error(401, "Invalid api key")
+        if job is None:
+            return _error(404, f"Job {job_id} not found")
+        return job
+
+    # -- jobs -----------------------------------------------------------------------------
+    def _create_job(self):
+        if not self._key_ok():
+            return _error(401, "Invalid api key")
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            return _error(400, "The body must be a JSON job description")
+        conversions = body.get("conversion") or []
+        if not isinstance(conversions, list) or not all(isinstance(c, dict) and c.get("target") for c in conversions):
+            return _error(422, "Each conversion needs a target")
+        if body.get("input"):
+            return _error(422, "The simulator takes inputs by upload only (create the job, then upload the file)")
+        problem = self._check_callback(body)
+        if problem:
+            return problem
+        refusal = self._check_limits()
+        if refusal:
+            return refusal
+        now = self.clock()
+        job = OCJob(
+            id=new_guid(), token=secrets.token_hex(16), created_at=now, modified_at=now,
+            conversions=[_conversion(c) for c in conversions],
+            process=bool(body.get("process", False)),
+            callback=str(body.get("callback") or ""),
+            notify_status=bool(body.get("notify_status", False)),
+            fail_on_conversion_error=bool(body.get("fail_on_conversion_error", True)),
+        )
+        with self.lock:
+            self.jobs[job.id] = job
+        self._watch_callbacks(job)
+        return jsonify(self._job_json(job)), 201
+
+    def _list_jobs(self):
+        if not self._key_ok():
+            return _error(401, "Invalid api key")
+        jobs = [self._job_json(j) for j in list(self.jobs.values()) if not j.deleted]
+        response = jsonify(jobs[:50])
+        response.headers["X-Count"] = str(len(jobs))
+        return response
+
+    def _get_job(self, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        return jsonify(self._job_json(job))
+
+    def _patch_job(self, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            return _error(400, "The body must be a JSON object")
+        problem = self._check_callback(body)
+        if problem:
+            return problem
+        if "callback" in body:
+            job.callback = str(body.get("callback") or "")
+        if "notify_status" in body:
+            job.notify_status = bool(body["notify_status"])
+        if body.get("process"):
+            job.process = True
+            self._start_if_ready(job)
+        job.modified_at = self.clock()
+        self._watch_callbacks(job)
+        return jsonify(self._job_json(job))
+
+    def _delete_job(self, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        self._refresh(job)
+        if not job.deleted:
+            code = self._status_code(job)
+            job.canceled = code not in ("completed", "failed")
+            job.deleted = True
+            job.modified_at = self.clock()
+            for _, _, engine_id in job.engine_jobs:
+                try:
+                    self.engine.delete(engine_id)
+                except DocconvertError:
+                    pass
+        return jsonify(self._job_json(job))
+
+    def _list_outputs(self, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        return jsonify(self._job_json(job)["output"])
+
+    def _add_conversion(self, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict) or not body.get("target"):
+            return _error(422, "A conversion needs a target")
+        if job.started_at is not None:
+            return _error(422, "The job has already started")
+        conversion = _conversion(body)
+        job.conversions.append(conversion)
+        return jsonify(conversion), 201
+
+    def _add_input(self, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        return _error(422, "The simulator takes inputs by upload only: POST the file to the job's server")
+
+    def _statuses(self):
+        return jsonify([{"code": code, "info": info} for code, info in STATUSES])
+
+    def _conversions(self):
+        targets = sorted({dst for conv, _src, dst in self.engine.registry.pairs() if conv.task == "convert"})
+        wanted = request.args.get("target")
+        rows = [{"category": _category(t), "target": t, "options": {}} for t in targets if wanted in (None, t)]
+        return jsonify(rows)
+
+    # -- the file server --------------------------------------------------------------
+    def _upload(self, server: str, job_id: str):
+        job = self._job_for(job_id, token_allowed=True)
+        if isinstance(job, Response):
+            return job
+        if job.deleted:
+            return _error(404, f"Job {job_id} not found")
+        if job.started_at is not None:
+            return _error(422, "The job is already processing; it takes no more inputs")
+        upload = request.files.get("file")
+        if upload is None:
+            return _error(400, "No file: send the document as the multipart field 'file'")
+        data = upload.read()
+        now = self.clock()
+        item = OCInput(
+            id=new_guid(), filename=upload.filename or "upload", data=data, size=len(data), created_at=now,
+            content_type=upload.mimetype or "application/octet-stream",
+        )
+        job.inputs.append(item)
+        job.modified_at = now
+        self._start_if_ready(job)
+        return jsonify(_input_json(item)), 201
+
+    def _download(self, server: str, output_id: str, filename: str):
+        found = self._find_output(output_id)
+        if found is None:
+            return _error(404, "File not found")
+        job, output = found
+        status = self._output_status(job, output)
+        if status == "disabled":
+            return _error(410, "The file was deleted")
+        if status == "expired":
+            return _error(410, f"The file has expired: files are available for {RETENTION / 3600:g} h")
+        if status == "overuse":
+            return _error(403, f"The file was already downloaded {output.downloads} times; "
+                               f"the limit is {DOWNLOAD_LIMIT}")
+        encoding = request.args.get("encoding")
+        if encoding not in (None, "", "base64"):
+            return _error(400, "Only the base64 encoding is supported")
+        data = self.engine.output_path(output.engine_job, output.filename).read_bytes()
+        if output.corrupt:
+            data = data[:-1] + bytes([data[-1] ^ 0xFF]) if data else b"\x00"
+        with self.lock:
+            output.downloads += 1
+        headers = {"Content-Disposition": f'attachment; filename="{output.filename}"'}
+        if encoding == "base64":
+            return Response(base64.b64encode(data), content_type="text/plain; charset=us-ascii", headers=headers)
+        return Response(data, content_type=output.content_type, headers=headers)
+
+    def _find_output(self, output_id: str) -> tuple[OCJob, OCOutput] | None:
+        for job in list(self.jobs.values()):
+            self._refresh(job)
+            for output in job.outputs or []:
+                if output.id == output_id:
+                    return job, output
+        return None
+
+    # -- the state machine -------------------------------------------------------------
+    def _start_if_ready(self, job: OCJob) -> None:
+        if job.started_at is not None or not job.process or not job.inputs or not job.conversions:
+            return
+        job.started_at = self.clock()
+        for conversion in job.conversions:
+            for item in job.inputs:
+                try:
+                    job.engine_jobs.append((conversion["id"], item.id, self._engine_submit(conversion, item)))
+                except DocconvertError as exc:
+                    job.start_errors.append({
+                        "source": "conversion", "id_source": conversion["id"],
+                        "code": CODE_CONVERSION_FAILED, "message": str(exc), "details": {},
+                    })
+        for item in job.inputs:
+            item.data = None  # the engine has its own copy now
+
+    def _engine_submit(self, conversion: dict[str, Any], item: OCInput) -> str:
+        data = item.data or b""
+        fmt = detect(data[:SNIFF_BYTES], item.filename, whole=data)
+        target = normalize(str(conversion["target"]))
+        options = dict(conversion.get("options") or {})
+        task = "ocr" if options.pop("ocr", False) else "convert"
+        engine_options = {}
+        if task == "ocr":
+            language = options.pop("language", "eng")
+            engine_options["lang"] = "+".join(language) if isinstance(language, list) else str(language)
+        converter = self.engine.registry.find(task, fmt, target)
+        if converter is None:
+            raise DocconvertError(f"cannot convert {fmt} to {target}" + (" with OCR" if task == "ocr" else ""))
+        known = {option.name for option in converter.options}
+        engine_options.update({k: v for k, v in options.items() if k in known})
+        source = Source(name=item.filename, format=fmt, data=data)
+        return self.engine.submit(ConversionRequest(source, target, task, engine_options))
+
+    def _status_code(self, job: OCJob) -> str:
+        if job.canceled:
+            return "canceled"
+        if job.started_at is None:
+            if not job.inputs or not job.conversions:
+                return "incomplete"
+            return "ready"
+        records = [self.engine.get(engine_id) for _, _, engine_id in job.engine_jobs]
+        states = [r.status for r in records]
+        if any(s in ("queued", "processing") for s in states):
+            overall = "processing" if any(s != "queued" for s in states) else "queued"
+        else:
+            succeeded = [r for r in records if r.status == "completed" and r.outputs]
+            failed = bool(job.start_errors) or len(succeeded) < len(records)
+            if not succeeded or (failed and job.fail_on_conversion_error):
+                overall = "failed"
+            else:
+                overall = "completed"
+        return self.stage(job.started_at, overall)
+
+    def _refresh(self, job: OCJob) -> str:
+        """Bring the job up to date on the clock; returns its status code."""
+        code = self._status_code(job)
+        if code == "completed" and job.outputs is None:
+            self._make_outputs(job)
+        return code
+
+    def _make_outputs(self, job: OCJob) -> None:
+        ready_at = (job.started_at or job.created_at) + self.durations["queued"] + self.durations["processing"]
+        outputs = []
+        for conversion_id, input_id, engine_id in job.engine_jobs:
+            record = self.engine.get(engine_id)
+            if record.status != "completed":
+                continue
+            for out in record.outputs:
+                outputs.append(OCOutput(
+                    id=new_guid(), conversion_id=conversion_id, input_id=input_id, engine_job=engine_id,
+                    filename=out.name, content_type=out.content_type, size=out.size, checksum=out.md5,
+                    created_at=max(record.finished_at or ready_at, ready_at),
+                ))
+        with self.lock:
+            if job.outputs is None:
+                job.outputs = outputs
+
+    def _output_status(self, job: OCJob, output: OCOutput) -> str:
+        if job.deleted:
+            return "disabled"
+        if self.clock() - output.created_at > RETENTION:
+            return "expired"
+        if output.downloads >= DOWNLOAD_LIMIT:
+            return "overuse"
+        return "enabled"
+
+    def _errors(self, job: OCJob, code: str) -> tuple[list[dict], list[dict]]:
+        if code not in ("completed", "failed"):
+            return [], []
+        problems = list(job.start_errors)
+        warnings = []
+        for conversion_id, _input_id, engine_id in job.engine_jobs:
+            record = self.engine.get(engine_id)
+            for text in record.errors or ([record.message] if record.status != "completed" else []):
+                problems.append({"source": "conversion", "id_source": conversion_id,
+                                 "code": CODE_CONVERSION_FAILED, "message": text, "details": {}})
+            if record.status == "completed" and not record.outputs:
+                problems.append({"source": "conversion", "id_source": conversion_id,
+                                 "code": CODE_CONVERSION_FAILED,
+                                 "message": "; ".join(record.warnings) or "no output was produced", "details": {}})
+            for text in record.warnings:
+                warnings.append({"source": "conversion", "id_source": conversion_id, "code": 0,
+                                 "message": text, "details": {}})
+        if code == "completed":  # errors that did not fail the job are reported as warnings
+            return [], warnings + problems
+        return problems, warnings
+
+    def _job_json(self, job: OCJob) -> dict[str, Any]:
+        code = self._refresh(job)
+        errors, warnings = self._errors(job, code)
+        outputs = []
+        if code == "completed" or (job.deleted and job.outputs):
+            for output in job.outputs or []:
+                outputs.append({
+                    "id": output.id,
+                    "source": {"conversion": output.conversion_id, "input": [output.input_id]},
+                    "uri": f"{self.server}/download-file/{output.id}/{output.filename}",
+                    "filename": output.filename,
+                    "size": output.size,
+                    "status": self._output_status(job, output),
+                    "content_type": output.content_type,
+                    "downloads_counter": output.downloads,
+                    "checksum": output.checksum,
+                    "created_at": iso_utc(output.created_at, zone=False),
+                })
+        return {
+            "id": job.id,
+            "token": job.token,
+            "type": "job",
+            "status": {"code": code, "info": STATUS_INFO[code]},
+            "errors": errors,
+            "warnings": warnings,
+            "process": job.process,
+            "fail_on_input_error": True,
+            "fail_on_conversion_error": job.fail_on_conversion_error,
+            "conversion": job.conversions,
+            "input": [_input_json(item) for item in job.inputs],
+            "output": outputs,
+            "callback": job.callback,
+            "notify_status": job.notify_status,
+            "server": self.server,
+            "spent": 0,
+            "created_at": iso_utc(job.created_at, zone=False),
+            "modified_at": iso_utc(job.modified_at, zone=False),
+        }
+
+    # -- limits ------------------------------------------------------------------------
+    def _check_limits(self) -> Response | None:
+        now = self.clock()
+        jobs = list(self.jobs.values())
+        if self.credits is not None:
+            recent = sum(1 for j in jobs if now - j.created_at < RETENTION)
+            if recent >= self.credits:
+                return _error(402, f"Your {self.credits} conversion credits for the last 24 hours are used up")
+        if self.max_concurrent is not None:
+            running = sum(1 for j in jobs if not j.deleted and self._status_code(j) in
+                          ("incomplete", "ready", "queued", "processing", "downloading", "pending"))
+            if running >= self.max_concurrent:
+                response = _error(429, f"Too many concurrent conversions (limit {self.max_concurrent})")
+                response.headers["Retry-After"] = f"{self.retry_after:g}"
+                return response
+        return None
+
+    @staticmethod
+    def _check_callback(body: dict) -> Response | None:
+        url = body.get("callback")
+        if url and not is_loopback_url(str(url)):
+            return _error(422, "The simulator only calls back loopback URLs (http://127.0.0.1:...)")
+        return None
+
+    # -- callbacks -------------------------------------------------------------------
+    def _watch_callbacks(self, job: OCJob) -> None:
+        if not job.callback:
+            return
+        with self.lock:
+            if self._callback_thread is None or not self._callback_thread.is_alive():
+                self._callback_thread = threading.Thread(
+                    target=self._deliver_callbacks, name=f"sim-{self.name}-callbacks", daemon=True
+                )
+                self._callback_thread.start()
+
+    def _deliver_callbacks(self) -> None:
+        session = requests.Session()
+        while not self._callback_stop.wait(0.05):
+            for job in list(self.jobs.values()):
+                if not job.callback or job.deleted:
+                    continue
+                try:
+                    document = self._job_json(job)
+                except DocconvertError:
+                    continue
+                code = document["status"]["code"]
+                terminal = code in ("completed", "failed", "canceled")
+                if code == job.last_notified or not (terminal or job.notify_status):
+                    continue
+                job.last_notified = code
+                self._post_callback(session, job.callback, document, code)
+        session.close()
+
+    def _post_callback(self, session: requests.Session, url: str, document: dict, code: str) -> None:
+        for attempt in range(3):  # the service retries 5xx and timeouts; 4xx is final
+            try:
+                answer = session.post(url, json=document, timeout=3 if attempt == 0 else 10)
+            except requests.RequestException as exc:
+                self.callbacks_sent.append((url, type(exc).__name__, code))
+                continue
+            self.callbacks_sent.append((url, answer.status_code, code))
+            if answer.status_code < 500:
+                return
+
+
+def _conversion(spec: dict[str, Any]) -> dict[str, Any]:
+    target = str(spec.get("target"))
+    return {
+        "id": new_guid(),
+        "category": str(spec.get("category") or _category(target)),
+        "target": target,
+        "options": dict(spec.get("options") or {}),
+        "metadata": {},
+    }
+
+
+def _category(target: str) -> str:
+    fmt = normalize(target)
+    if fmt in ("png", "jpeg", "tiff", "bmp", "gif", "webp"):
+        return "image"
+    if fmt in ("mp3", "wav", "ogg"):
+        return "audio"
+    return "document"
+
+
+def _input_json(item: OCInput) -> dict[str, Any]:
+    return {
+        "id": item.id, "type": "upload", "source": item.filename, "filename": item.filename,
+        "size": item.size, "status": "ready", "content_type": item.content_type or media_type("txt"),
+        "created_at": iso_utc(item.created_at, zone=False),
+    }
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify(message=message)
+    response.status_code = status
+    return response
+
+
+__all__ = ["OCJob", "OCOutput", "OnlineConvertSimulator"]
