@@ -1,0 +1,125 @@
+"""Office documents → PDF with LibreOffice, kept warm between jobs.
+
+The default path sends the document to the process-wide warm office
+(:mod:`..office_server`); without ``python3-uno`` (or with ``warm=False``)
+each document gets a cold ``soffice --convert-to pdf`` in the job's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from ...errors import DocconvertError
+from ...fileformats import OFFICE_FORMATS, SNIFF_BYTES, is_encrypted_office
+from .. import office_server, tools
+from ..context import ConversionContext
+from ..registry import Option, converter
+from .pdf import open_pdf
+
+PASSWORD = Option("password", str, None, "password of a protected document")
+WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: start one just for this document)")
+TIMEOUT = Option("timeout", (int, float), None, "seconds one conversion may take (default: the engine's tool limit)")
+
+
+@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT], tools=["soffice"])
+def office_to_pdf(ctx: ConversionContext) -> None:
+    """Convert a Word/Excel/PowerPoint/OpenDocument/RTF/CSV/HTML document to PDF with LibreOffice."""
+    office_server.SOFFICE.require()
+    check_document(ctx)
+    timeout = float(ctx.options["timeout"] or ctx.tool_timeout)
+    if timeout <= 0:
+        raise DocconvertError("timeout must be a positive number of seconds")
+    target = ctx.workdir / "converted.pdf"
+    ctx.progress(0.05)
+    if ctx.options["warm"] and office_server.uno_available():
+        try:
+            reply = office_server.get_server().convert_to_pdf(
+                ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
+                timeout=timeout,
+            )
+        except DocconvertError as exc:
+            if ctx.options["password"] and _is_encrypted(ctx) and "could not convert" in str(exc):
+                raise DocconvertError("cannot open the password-protected document: the password is wrong") from None
+            raise
+        how = "warm"
+    else:
+        if ctx.options["password"]:
+            raise DocconvertError("password= needs the warm LibreOffice (python3-uno); the cold fallback cannot pass it")
+        target = convert_cold(ctx, timeout)
+        reply, how = {}, "cold"
+        if ctx.options["warm"]:
+            ctx.warn("python3-uno is missing, so LibreOffice was started just for this document (slower). "
+                     "Install it with: sudo apt-get install -y --no-install-recommends python3-uno")
+    if not target.exists() or target.stat().st_size == 0:
+        raise DocconvertError("LibreOffice wrote no PDF (the document may be empty or damaged)")
+    with open_pdf(target) as pdf:
+        pages = len(pdf)
+    metadata = {"pages": pages, "office": how}
+    if reply.get("filter"):
+        metadata["filter"] = reply["filter"]
+    ctx.add_output(target, metadata=metadata)
+
+
+def check_document(ctx: ConversionContext) -> None:
+    """Refuse empty files and password-protected OOXML without a password before bothering LibreOffice."""
+    size = ctx.input_path.stat().st_size
+    if size == 0:
+        raise DocconvertError("the document is empty (0 bytes)")
+    if _is_encrypted(ctx) and not ctx.options["password"]:
+        raise DocconvertError("the document is password-protected; pass password=... to convert it")
+
+
+def _is_encrypted(ctx: ConversionContext) -> bool:
+    with ctx.input_path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    return is_encrypted_office(head, ctx.input_path.read_bytes())
+
+
+def csv_import_options(ctx: ConversionContext) -> str | None:
+    """LibreOffice CSV import options that keep every cell as written (``007`` stays ``007``).
+
+    Tokens: comma, double quote, UTF-8 (76), from line 1, then each column's
+    format as ``column/2`` (2 = text), so nothing is reinterpreted as a number or date.
+    """
+    if ctx.source_format != "csv":
+        return None
+    import csv
+
+    with ctx.input_path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        columns = max((len(row) for _, row in zip(range(1000), csv.reader(fh))), default=1)
+    formats = "/".join(f"{col}/2" for col in range(1, max(columns, 1) + 1))
+    return f"44,34,76,1,{formats},0,true,false"
+
+
+_cold_profile: Path | None = None
+
+
+def _cold_profile_dir() -> Path:
+    """One LibreOffice profile per Python process for cold conversions (creating one costs seconds)."""
+    global _cold_profile
+    if _cold_profile is None:
+        digest = hashlib.sha1(str(Path.home()).encode()).hexdigest()[:8]
+        _cold_profile = Path(tempfile.gettempdir()) / f"docconvert-office-cold-{digest}-{__import__('os').getpid()}"
+    return _cold_profile
+
+
+def convert_cold(ctx: ConversionContext, timeout: float) -> Path:
+    """``soffice --convert-to pdf`` for this one document; returns the PDF's path."""
+    outdir = ctx.workdir / "cold"
+    outdir.mkdir(exist_ok=True)
+    convert_to = "pdf"
+    args = [office_server.SOFFICE.require(), "--headless", "--norestore", "--nologo", "--nolockcheck",
+            f"-env:UserInstallation={_cold_profile_dir().as_uri()}"]
+    if ctx.source_format == "csv":
+        args.append(f"--infilter=Text - txt - csv (StarCalc):{csv_import_options(ctx)}")
+    args += ["--convert-to", convert_to, "--outdir", str(outdir), str(ctx.input_path)]
+    try:
+        ctx.run_tool(args, timeout=timeout, memory_mb=office_server.OFFICE_MEMORY_MB)
+    except tools.ToolFailed as exc:
+        raise DocconvertError(f"LibreOffice could not convert the document ({exc})") from None
+    produced = outdir / (ctx.input_path.stem + ".pdf")
+    if not produced.exists():
+        raise DocconvertError("LibreOffice could not convert the document (it wrote no PDF; damaged or unsupported?)")
+    return produced

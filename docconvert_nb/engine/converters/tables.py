@@ -1,0 +1,342 @@
+"""Table recognition: table images and PDF pages → CSV (one per table), XLSX (one sheet per table), JSON cells.
+
+img2table finds the tables (ruled and unruled) and their cells; the words
+come from the PDF's own text layer when the page has one, else from
+Tesseract, run through the engine's limits. On top of img2table this adds
+scan clean-up (deskew, denoise, binarize), merged cells spread so every row
+has every column, cell text kept exactly as read, and a confidence per cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import statistics
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import cv2
+import numpy as np
+
+from ...errors import DocconvertError
+from ...fileformats import IMAGE_FORMATS
+from ..context import ConversionContext
+from ..registry import Option, converter
+from . import _scan, _tesseract
+from ._pages import count_and_iterate
+
+LANG = Option("lang", str, "eng", "Tesseract language(s) for reading cells, e.g. 'eng+deu'")
+PAGES = Option("pages", (str, int), None, "pages to read, e.g. '1-3,5' (default: all)")
+DPI = Option("dpi", (int, float), 200, "rendering resolution of PDF pages (and assumed for images without one)")
+PASSWORD = Option("password", str, None, "password of an encrypted PDF")
+BORDERLESS = Option("borderless", bool, True, "also look for tables without ruling lines")
+IMPLICIT_ROWS = Option("implicit_rows", bool, False, "split ruled cells into rows where the text has line gaps")
+IMPLICIT_COLUMNS = Option("implicit_columns", bool, False, "split ruled cells into columns where the text has gaps")
+MIN_CONFIDENCE = Option("min_confidence", int, 50, "ignore OCR words below this confidence (0–99)")
+PDF_TEXT = Option("pdf_text", (bool, str), "auto",
+                  "read a PDF page's own text instead of OCR: True, False, or 'auto' (when the page has text)",
+                  choices=(True, False, "auto"))
+DESKEW = Option("deskew", bool, True, "straighten slightly rotated scans")
+DENOISE = Option("denoise", bool, False, "remove speckle noise from scans (median filter)")
+BINARIZE = Option("binarize", bool, False, "turn scans black-and-white (adaptive threshold) before detection")
+
+TABLE_OPTIONS = [LANG, PAGES, DPI, PASSWORD, BORDERLESS, IMPLICIT_ROWS, IMPLICIT_COLUMNS, MIN_CONFIDENCE,
+                 PDF_TEXT, DESKEW, DENOISE, BINARIZE]
+#: Confidence recorded for cells read from a PDF's own text (exact, not recognised).
+PDF_TEXT_CONFIDENCE = 100.0
+
+
+@dataclass
+class RecognizedTable:
+    """One table: its cells row by row (merged cells repeated), with confidences and spans."""
+
+    page: int
+    index: int  # 1-based position on its page
+    rows: list[list[str]]
+    confidence: list[list[float | None]]
+    spans: list[dict] = field(default_factory=list)
+    title: str | None = None
+    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
+    text_source: str = "ocr"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows), len(self.rows[0]) if self.rows else 0
+
+    @property
+    def mean_confidence(self) -> float | None:
+        values = [c for row in self.confidence for c in row if c is not None]
+        return round(statistics.fmean(values), 1) if values else None
+
+    def summary(self) -> dict:
+        n_rows, n_cols = self.shape
+        return {
+            "page": self.page, "table": self.index, "rows": n_rows, "columns": n_cols,
+            "title": self.title, "bbox": list(self.bbox), "text_source": self.text_source,
+            "mean_confidence": self.mean_confidence,
+        }
+
+
+@converter(task="tables", sources=IMAGE_FORMATS | {"pdf"}, targets={"csv", "xlsx", "json"},
+           options=TABLE_OPTIONS, tools=["tesseract"])
+def recognize_tables(ctx: ConversionContext) -> None:
+    """Find the tables on each page and read their cells."""
+    dpi = ctx.options["dpi"]
+    if not 50 <= dpi <= 600:
+        raise DocconvertError(f"dpi={dpi:g} is out of range (50–600)")
+    if not 0 <= ctx.options["min_confidence"] <= 99:
+        raise DocconvertError("min_confidence must be between 0 and 99")
+    total, pages = count_and_iterate(ctx, dpi=dpi, password=ctx.options["password"])
+    text_pages = _pdf_text_pages(ctx) if ctx.source_format == "pdf" else set()
+    ocr = None
+    tables: list[RecognizedTable] = []
+    for done, page in enumerate(pages, start=1):
+        if page.number in text_pages:
+            found = _tables_from_pdf_text(ctx, page.number)
+        else:
+            if ocr is None:
+                ocr = EngineTesseract(ctx, _tesseract.check_languages(ctx.options["lang"]))
+            ocr.dpi = page.dpi
+            found = _tables_from_image(ctx, page.image, page.number, ocr)
+        tables.extend(found)
+        ctx.progress(done / total)
+    if not tables:
+        where = "the page" if total == 1 else f"any of the {total} pages"
+        ctx.warn(f"no table was found on {where}; nothing to write (for faint scans try binarize=True or a higher dpi)")
+        return
+    WRITERS[ctx.target](ctx, tables)
+
+
+# -- reading the cells -------------------------------------------------------------------------
+
+def _img2table():
+    try:
+        from img2table.document import PDF, Image
+        from img2table.ocr._types import OCRData, OCRInstance
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise DocconvertError(f"table recognition needs the img2table package: pip install img2table ({exc})") from None
+    return PDF, Image, OCRInstance, OCRData
+
+
+def remove_ruling(gray: np.ndarray) -> np.ndarray:
+    """White out long horizontal and vertical lines: Tesseract misreads text boxed in by rules."""
+    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    length = max(25, min(gray.shape) // 25)
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
+    cleaned = gray.copy()
+    cleaned[rules > 0] = 255
+    return cleaned
+
+
+def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None, psm: int = 6):
+    """An img2table OCR backend: Tesseract's TSV words, run with the job's limits in its folder.
+
+    img2table's own backend parses hOCR with a regex that reads confidence
+    100 as 10 and OCRs the page with its ruling lines, which Tesseract
+    misreads; this one removes the rules first and reads word boxes from TSV.
+    Block mode (psm 6) keeps single-character cells such as ``4`` that the
+    sparse mode drops.
+    """
+    _, _, OCRInstance, OCRData = _img2table()
+
+    class _EngineTesseract(OCRInstance):
+        def __init__(self):
+            self.last = None
+            self.dpi = dpi
+            self._count = 0
+
+        def words(self, image: np.ndarray) -> list[dict]:
+            self._count += 1
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+            path = ctx.workdir / f"table-ocr-{self._count}.png"
+            cv2.imwrite(str(path), remove_ruling(gray))
+            try:
+                produced = _tesseract.run_page(ctx, path, ctx.workdir / f"table-ocr-{self._count}", ["tsv"],
+                                               lang=lang, psm=psm, dpi=self.dpi)
+                words = _tesseract.parse_tsv(produced["tsv"].read_text("utf-8", "replace"))
+            finally:
+                path.unlink(missing_ok=True)
+            return [
+                {"id": f"word_{self._count}_{n}", "parent": f"line_{w.block}_{w.paragraph}_{w.line}",
+                 "value": w.text, "confidence": w.confidence,
+                 "x1": w.left, "y1": w.top, "x2": w.left + w.width, "y2": w.top + w.height}
+                for n, w in enumerate(words)
+            ]
+
+        def of(self, document):
+            records = {page: found for page, image in enumerate(document.images) if (found := self.words(image))}
+            self.last = OCRData(records=records) if records else None
+            return self.last
+
+    return _EngineTesseract()
+
+
+def _extract_kwargs(ctx: ConversionContext) -> dict:
+    return {
+        "implicit_rows": ctx.options["implicit_rows"],
+        "implicit_columns": ctx.options["implicit_columns"],
+        "borderless_tables": ctx.options["borderless"],
+        "min_confidence": ctx.options["min_confidence"],
+    }
+
+
+def _tables_from_image(ctx: ConversionContext, image, number: int, ocr) -> list[RecognizedTable]:
+    _, Img2TableImage, _, _ = _img2table()
+    cleaned, _info = _scan.clean(image, deskew=ctx.options["deskew"], denoise=ctx.options["denoise"],
+                                 binarize=ctx.options["binarize"])
+    buf = io.BytesIO()
+    cleaned.save(buf, "PNG")
+    ocr.last = None
+    # Tables were detected on the cleaned page, so OCR reads that same page (coordinates match).
+    extracted = Img2TableImage(src=buf.getvalue()).extract_tables(ocr=ocr, **_extract_kwargs(ctx))
+    words = (ocr.last.records.get(0, []) if ocr.last is not None else [])
+    return [_recognized(table, number, k, words, "ocr") for k, table in enumerate(extracted, start=1)]
+
+
+def _pdf_text_pages(ctx: ConversionContext) -> set[int]:
+    """1-based numbers of the PDF pages whose own text should be read (``pdf_text`` option)."""
+    choice = ctx.options["pdf_text"]
+    if choice is False:
+        return set()
+    from .pdf import open_pdf
+
+    pages = set()
+    with open_pdf(ctx.input_path, ctx.options["password"]) as pdf:
+        for i in range(len(pdf)):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            try:
+                if choice is True or textpage.get_text_range().strip():
+                    pages.add(i + 1)
+            finally:
+                textpage.close()
+                page.close()
+    return pages
+
+
+def _tables_from_pdf_text(ctx: ConversionContext, number: int) -> list[RecognizedTable]:
+    Img2TablePDF, _, _, _ = _img2table()
+    document = Img2TablePDF(src=_readable_pdf_bytes(ctx), pages=[number - 1], pdf_text_extraction=True)
+    kwargs = _extract_kwargs(ctx)
+    extracted = document.extract_tables(ocr=None, **kwargs).get(number - 1, [])
+    return [_recognized(table, number, k, None, "pdf") for k, table in enumerate(extracted, start=1)]
+
+
+def _readable_pdf_bytes(ctx: ConversionContext) -> bytes:
+    """The PDF's bytes; an encrypted one is saved decrypted (in memory) so img2table can open it."""
+    password = ctx.options["password"]
+    if not password:
+        return ctx.input_path.read_bytes()
+    import pypdfium2.raw as pdfium_c
+
+    from .pdf import open_pdf
+
+    with open_pdf(ctx.input_path, password) as pdf:
+        buf = io.BytesIO()
+        pdf.save(buf, flags=pdfium_c.FPDF_REMOVE_SECURITY)
+        return buf.getvalue()
+
+
+def _recognized(table, page: int, index: int, words, source: str) -> RecognizedTable:
+    """Turn an img2table ``ExtractedTable`` into rows of strings with a confidence per cell."""
+    rows, confidence = [], []
+    positions: dict[int, list[tuple[int, int]]] = {}
+    cells_by_id = {}
+    for r, row in enumerate(table.content.values()):
+        rows.append([_cell_text(cell.value) for cell in row])
+        confidence.append([
+            _cell_confidence(cell, words) if source == "ocr" else (PDF_TEXT_CONFIDENCE if cell.value else None)
+            for cell in row
+        ])
+        for c, cell in enumerate(row):
+            positions.setdefault(id(cell), []).append((r, c))
+            cells_by_id[id(cell)] = cell
+    spans = []
+    for key, where in positions.items():
+        if len(where) > 1:
+            rs, cs = [p[0] for p in where], [p[1] for p in where]
+            spans.append({"row": min(rs), "column": min(cs), "rowspan": max(rs) - min(rs) + 1,
+                          "colspan": max(cs) - min(cs) + 1, "text": _cell_text(cells_by_id[key].value)})
+    width = max((len(r) for r in rows), default=0)
+    rows = [r + [""] * (width - len(r)) for r in rows]  # rectangular even if a row came back short
+    confidence = [c + [None] * (width - len(c)) for c in confidence]
+    bbox = (table.bbox.x1, table.bbox.y1, table.bbox.x2, table.bbox.y2)
+    return RecognizedTable(page, index, rows, confidence, spans, table.title, bbox, source)
+
+
+def _cell_text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _cell_confidence(cell, words) -> float | None:
+    """Mean Tesseract confidence of the words whose centre lies in the cell."""
+    if not words or not cell.value:
+        return None
+    box = cell.bbox
+    inside = [
+        w["confidence"] for w in words
+        if w.get("confidence") is not None and w.get("value")
+        and box.x1 <= (w["x1"] + w["x2"]) / 2 <= box.x2 and box.y1 <= (w["y1"] + w["y2"]) / 2 <= box.y2
+    ]
+    return round(statistics.fmean(inside), 1) if inside else None
+
+
+# -- writing the outputs ---------------------------------------------------------------------------
+
+def write_csv(ctx: ConversionContext, tables: list[RecognizedTable]) -> None:
+    for table in tables:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(table.rows)
+        metadata = table.summary() | {"tables_found": len(tables), "cell_confidence": table.confidence,
+                                      "merged_cells": table.spans}
+        ctx.add_output(buf.getvalue().encode("utf-8"), ctx.output_name(f"-p{table.page}-t{table.index}"),
+                       metadata=metadata)
+
+
+_PLAIN_NUMBER = re.compile(r"-?(0|[1-9]\d{0,14})(\.\d*[1-9])?")
+
+
+def spreadsheet_value(text: str):
+    """A number when the text round-trips exactly (``2021``, ``-3.5``), else the text as written (``007``, ``1.50``)."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return text
+        return int(number) if number == number.to_integral_value() and "." not in text else float(number)
+    return text
+
+
+def write_xlsx(ctx: ConversionContext, tables: list[RecognizedTable]) -> None:
+    import openpyxl
+    from openpyxl.comments import Comment
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for table in tables:
+        sheet = workbook.create_sheet(f"Page {table.page} - Table {table.index}"[:31])
+        for r, row in enumerate(table.rows, start=1):
+            for c, text in enumerate(row, start=1):
+                cell = sheet.cell(row=r, column=c, value=spreadsheet_value(text) if text else None)
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # recognised text is never a formula
+                score = table.confidence[r - 1][c - 1]
+                if score is not None and score < 80:
+                    cell.comment = Comment(f"OCR confidence {score:g}", "docconvert_nb")
+    buf = io.BytesIO()
+    workbook.save(buf)
+    ctx.add_output(buf.getvalue(), metadata={"tables_found": len(tables), "tables": [t.summary() for t in tables]})
+
+
+def write_json(ctx: ConversionContext, tables: list[RecognizedTable]) -> None:
+    document = {"tables": [t.summary() | {"cells": t.rows, "confidence": t.confidence, "merged_cells": t.spans}
+                           for t in tables]}
+    ctx.add_output(json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8"),
+                   metadata={"tables_found": len(tables), "tables": [t.summary() for t in tables]})
+
+
+WRITERS = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json}
