@@ -108,8 +108,8 @@ def ocr_metadata(words, pages: int, lang: str, psm: int) -> dict:
 # -- merging per-page outputs into one document ---------------------------------------
 
 def merge_text(results) -> bytes:
-    # Tesseract ends each page with a form feed, so pages stay separable.
-    return b"".join(path.read_bytes() for _, path in results)
+    """Pages separated by a form feed, as Tesseract does within one multi-page run."""
+    return b"\f".join(path.read_bytes().rstrip(b"\f") for _, path in results)
 
 
 def merge_tsv(results) -> bytes:

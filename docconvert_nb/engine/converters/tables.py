@@ -244,8 +244,9 @@ def _readable_pdf_bytes(ctx: ConversionContext) -> bytes:
 def _recognized(table, page: int, index: int, words, source: str) -> RecognizedTable:
     """Turn an img2table ``ExtractedTable`` into rows of strings with a confidence per cell."""
     rows, confidence = [], []
-    positions: dict[int, list[tuple[int, int]]] = {}
-    cells_by_id = {}
+    # A merged cell is repeated at every position it covers, with the same box.
+    positions: dict[tuple, list[tuple[int, int]]] = {}
+    cells_by_box = {}
     for r, row in enumerate(table.content.values()):
         rows.append([_cell_text(cell.value) for cell in row])
         confidence.append([
@@ -253,14 +254,15 @@ def _recognized(table, page: int, index: int, words, source: str) -> RecognizedT
             for cell in row
         ])
         for c, cell in enumerate(row):
-            positions.setdefault(id(cell), []).append((r, c))
-            cells_by_id[id(cell)] = cell
+            box = (cell.bbox.x1, cell.bbox.y1, cell.bbox.x2, cell.bbox.y2)
+            positions.setdefault(box, []).append((r, c))
+            cells_by_box[box] = cell
     spans = []
     for key, where in positions.items():
         if len(where) > 1:
             rs, cs = [p[0] for p in where], [p[1] for p in where]
             spans.append({"row": min(rs), "column": min(cs), "rowspan": max(rs) - min(rs) + 1,
-                          "colspan": max(cs) - min(cs) + 1, "text": _cell_text(cells_by_id[key].value)})
+                          "colspan": max(cs) - min(cs) + 1, "text": _cell_text(cells_by_box[key].value)})
     width = max((len(r) for r in rows), default=0)
     rows = [r + [""] * (width - len(r)) for r in rows]  # rectangular even if a row came back short
     confidence = [c + [None] * (width - len(c)) for c in confidence]
