@@ -40,7 +40,7 @@ def office_to_pdf(ctx: ConversionContext) -> None:
                 timeout=timeout,
             )
         except DocconvertError as exc:
-            if ctx.options["password"] and _is_encrypted(ctx) and "could not convert" in str(exc):
+            if ctx.options["password"] and not isinstance(exc, tools.ToolFailed) and _is_encrypted(ctx):
                 raise DocconvertError("cannot open the password-protected document: the password is wrong") from None
             raise
         how = "warm"
