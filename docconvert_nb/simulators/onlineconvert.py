@@ -103,7 +103,8 @@ class OCJob:
     start_errors: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[OCOutput] | None = None
     deleted: bool = False
-    canceled: bool = False
+    #: The status code the job had when it was deleted ("canceled" if it was still running).
+    code_at_deletion: str = ""
     last_notified: str = ""
 
 
@@ -282,7 +283,7 @@ class OnlineConvertSimulator(Simulator):
         self._refresh(job)
         if not job.deleted:
             code = self._status_code(job)
-            job.canceled = code not in ("completed", "failed")
+            job.code_at_deletion = code if code in ("completed", "failed") else "canceled"
             job.deleted = True
             job.modified_at = self.clock()
             for _, _, engine_id in job.engine_jobs:
@@ -419,8 +420,8 @@ class OnlineConvertSimulator(Simulator):
         return self.engine.submit(ConversionRequest(source, target, task, engine_options))
 
     def _status_code(self, job: OCJob) -> str:
-        if job.canceled:
-            return "canceled"
+        if job.deleted:
+            return job.code_at_deletion
         if job.started_at is None:
             if not job.inputs or not job.conversions:
                 return "incomplete"
