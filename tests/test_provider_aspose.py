@@ -252,6 +252,7 @@ def test_credentials_from_the_environment(sim, monkeypatch):
     provider = dc.providers.Aspose()
     assert provider.configured and not provider.is_simulator
     assert provider.status(str(uuid.uuid4())).status == JobStatus.EXPIRED
+    assert provider.is_simulator  # the simulator said so in its answers
     provider.close()
 
 

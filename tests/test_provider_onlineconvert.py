@@ -255,6 +255,7 @@ def test_key_from_the_environment_and_legacy_routes(sim, monkeypatch):
     job = completed_png_to_pdf(sim, provider=provider)
     assert job.status == JobStatus.COMPLETED
     assert ("POST", "/jobs") in [(r.method, r.path) for r in sim.requests_seen]
+    assert provider.is_simulator and job.to_dict()["simulator"]
     provider.close()
 
 

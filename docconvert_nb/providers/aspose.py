@@ -37,6 +37,10 @@ from ._oauth import ClientCredentials
 from .base import Capability, ConversionRequest, JobSnapshot, Provider
 from .http import HttpClient
 
+#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER,
+#: repeated so that adapters never import the simulator package).
+SIMULATOR_HEADER = "X-Docconvert-Simulator"
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.aspose.cloud"
@@ -146,6 +150,7 @@ class Aspose(Provider):
         )
         self._tasks: dict[str, _Task] = {}
         self._lock = threading.Lock()
+        self.http.session.hooks["response"].append(self._notice_simulator)
         if cache_dir is None:
             self._cache = Path(tempfile.mkdtemp(prefix="docconvert-aspose-"))  # mode 0700
             self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
@@ -161,7 +166,13 @@ class Aspose(Provider):
 
     @property
     def is_simulator(self) -> bool:
+        """True when built for a simulator, or once any answer came from one."""
         return self._simulator
+
+    def _notice_simulator(self, response, *args, **kwargs):
+        if response.headers.get(SIMULATOR_HEADER):
+            self._simulator = True
+        return response
 
     def capabilities(self) -> Iterable[Capability]:
         caps = [Capability("tables", src, dst) for src in SOURCE_IMAGES for dst in ("csv", "xlsx")]
@@ -310,7 +321,6 @@ class Aspose(Provider):
             return JobSnapshot(status=JobStatus.FAILED, message=detail, errors=[detail], warnings=warnings)
         task.results = self._decode_results(job_id, task, results)
         task.warnings = warnings
-        del document, results  # the base64 text is no longer needed
         return JobSnapshot(
             status=JobStatus.COMPLETED, outputs=self._outputs(task), errors=messages, warnings=warnings,
             message=f"Done: {len(task.results)} output(s).",

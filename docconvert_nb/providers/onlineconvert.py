@@ -47,6 +47,10 @@ from ..status import Availability, JobStatus, from_onlineconvert, from_onlinecon
 from .base import Capability, ConversionRequest, JobSnapshot, Provider
 from .http import HttpClient
 
+#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER,
+#: repeated so that adapters never import the simulator package).
+SIMULATOR_HEADER = "X-Docconvert-Simulator"
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api2.online-convert.com"
@@ -112,6 +116,7 @@ class OnlineConvert(Provider):
         )
         self._jobs: dict[str, _JobInfo] = {}
         self._lock = threading.Lock()
+        self.http.session.hooks["response"].append(self._notice_simulator)
         if cache_dir is None:
             self._cache = Path(tempfile.mkdtemp(prefix="docconvert-onlineconvert-"))  # mode 0700
             self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
@@ -127,7 +132,13 @@ class OnlineConvert(Provider):
 
     @property
     def is_simulator(self) -> bool:
+        """True when built for a simulator, or once any answer came from one."""
         return self._simulator
+
+    def _notice_simulator(self, response, *args, **kwargs):
+        if response.headers.get(SIMULATOR_HEADER):
+            self._simulator = True
+        return response
 
     def capabilities(self) -> Iterable[Capability]:
         caps = {Capability("convert", src, dst) for src in IMAGE_FORMATS for dst in _IMAGE_TARGETS if src != dst}
@@ -212,18 +223,17 @@ class OnlineConvert(Provider):
                 "POST", "/jobs", json=spec, headers=self._key_headers(), expected=(200, 201, 402, 429)
             )
             if response.status_code == 402:
-                raise ProviderError(
+                raise ProviderError(self.http.mask(
                     f"{self.label} refused the job: the account's conversion quota is used up "
-                    f"({_message(response)})", status_code=402,
+                    f"({_message(response)})"), status_code=402,
                 )
             if response.status_code == 429:
                 wait = _retry_after(response)
                 if attempt == 2 or wait is None or wait > MAX_RETRY_AFTER:
                     hint = f"; it asks to retry after {wait:g} s" if wait is not None else ""
-                    raise ProviderError(
-                        f"{self.label} has too many conversions running for this account ({_message(response)}){hint}",
-                        status_code=429,
-                    )
+                    raise ProviderError(self.http.mask(
+                        f"{self.label} has too many conversions running for this account ({_message(response)}){hint}"
+                    ), status_code=429)
                 log.info("%s is busy (429); creating the job again in %.1f s", self.label, wait)
                 time.sleep(wait)
                 continue

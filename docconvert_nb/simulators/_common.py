@@ -94,6 +94,19 @@ class TokenIssuer:
         app.add_url_rule(path, "connect_token", lambda: self.token_endpoint(request), methods=["POST"])
 
 
+#: Response header by which a simulator tells adapters it is one (they then report ``is_simulator``).
+SIMULATOR_HEADER = "X-Docconvert-Simulator"
+
+
+def mark_as_simulator(app: Flask, name: str) -> None:
+    """Add :data:`SIMULATOR_HEADER` to every answer of ``app``."""
+
+    @app.after_request
+    def _mark(response):
+        response.headers[SIMULATOR_HEADER] = name
+        return response
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -130,4 +143,7 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-__all__ = ["TOKEN_LIFETIME", "TokenIssuer", "bearer_token", "is_loopback_url", "iso_utc", "new_guid"]
+__all__ = [
+    "SIMULATOR_HEADER", "TOKEN_LIFETIME", "TokenIssuer", "bearer_token", "is_loopback_url", "iso_utc",
+    "mark_as_simulator", "new_guid",
+]

@@ -32,7 +32,7 @@ from ..errors import DocconvertError
 from ..fileformats import SNIFF_BYTES, detect, extension
 from ..providers.aspose import LANGUAGES
 from .base import Simulator
-from ._common import TokenIssuer, new_guid
+from ._common import mark_as_simulator, TokenIssuer, new_guid
 
 RETENTION = 24 * 3600.0
 
@@ -105,6 +105,7 @@ class AsposeSimulator(Simulator):
         self.tokens = TokenIssuer(self.clock, {self._credentials["client_id"]: self._credentials["client_secret"]})
         app = Flask(f"docconvert-sim-{self.name}")
         app.url_map.strict_slashes = False
+        mark_as_simulator(app, self.name)
 
         @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
         @app.route("/<path:path>", methods=["GET", "POST", "DELETE", "PUT", "PATCH"])

@@ -35,7 +35,7 @@ from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError
 from ..fileformats import SNIFF_BYTES, detect, media_type, normalize
 from .base import Simulator
-from ._common import is_loopback_url, iso_utc, new_guid
+from ._common import mark_as_simulator, is_loopback_url, iso_utc, new_guid
 
 RETENTION = 24 * 3600.0
 DOWNLOAD_LIMIT = 10
@@ -158,6 +158,7 @@ class OnlineConvertSimulator(Simulator):
     def create_app(self) -> Flask:
         app = Flask(f"docconvert-sim-{self.name}")
         app.url_map.strict_slashes = False
+        mark_as_simulator(app, self.name)
         for prefix, tag in (("/v2", "v2"), ("", "legacy")):
             app.add_url_rule(f"{prefix}/jobs", f"create_{tag}", self._create_job, methods=["POST"])
             app.add_url_rule(f"{prefix}/jobs", f"list_{tag}", self._list_jobs, methods=["GET"])
