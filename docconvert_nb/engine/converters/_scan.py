@@ -1,28 +1,34 @@
-"""Cleaning up scanned pages before OCR or table recognition: deskew, denoise, binarize."""
+"""Cleaning up scanned pages before OCR or table recognition: deskew, denoise, binarize.
+
+OpenCV is imported on first use: it takes longer to import than the rest of the engine.
+"""
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 from PIL import Image
 
 #: Skews smaller than this are left alone: rotating costs sharpness for nothing.
 MIN_SKEW_DEGREES = 0.3
 
 
-def to_gray(image: Image.Image) -> np.ndarray:
+def to_gray(image: Image.Image):
+    import numpy as np
+
     from ._imaging import flatten
 
     return np.asarray(flatten(image, "L"))
 
 
-def estimate_skew(gray: np.ndarray, max_angle: float = 8.0) -> float:
+def estimate_skew(gray, max_angle: float = 8.0) -> float:
     """The angle (degrees, counter-clockwise) that makes text lines horizontal.
 
     Rotates a small inverted copy through candidate angles and keeps the one
     whose row sums vary most: text lines and table rules then fall into few
     rows. Coarse pass in 0.5° steps, fine pass in 0.1° around the best.
     """
+    import cv2
+    import numpy as np
+
     height, width = gray.shape
     scale = min(1.0, 900.0 / max(height, width))
     small = cv2.resize(gray, (max(1, int(width * scale)), max(1, int(height * scale))), interpolation=cv2.INTER_AREA)
@@ -41,8 +47,10 @@ def estimate_skew(gray: np.ndarray, max_angle: float = 8.0) -> float:
     return round(float(best), 2)
 
 
-def rotate(gray: np.ndarray, angle: float) -> np.ndarray:
+def rotate(gray, angle: float):
     """Rotate counter-clockwise by ``angle`` degrees, growing the canvas and filling with white."""
+    import cv2
+
     height, width = gray.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
@@ -54,6 +62,8 @@ def rotate(gray: np.ndarray, angle: float) -> np.ndarray:
 
 def clean(image: Image.Image, *, deskew: bool = True, denoise: bool = False, binarize: bool = False):
     """Return ``(grayscale PIL image, {"skew": degrees corrected})`` after the chosen steps."""
+    import cv2
+
     gray = to_gray(image)
     info = {"skew": 0.0}
     if deskew:

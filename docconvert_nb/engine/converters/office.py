@@ -7,7 +7,8 @@ each document gets a cold ``soffice --convert-to pdf`` in the job's folder.
 
 from __future__ import annotations
 
-import hashlib
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -100,8 +101,8 @@ def _cold_profile_dir() -> Path:
     """One LibreOffice profile per Python process for cold conversions (creating one costs seconds)."""
     global _cold_profile
     if _cold_profile is None:
-        digest = hashlib.sha1(str(Path.home()).encode()).hexdigest()[:8]
-        _cold_profile = Path(tempfile.gettempdir()) / f"docconvert-office-cold-{digest}-{__import__('os').getpid()}"
+        _cold_profile = Path(tempfile.mkdtemp(prefix="docconvert-office-cold-"))
+        atexit.register(shutil.rmtree, _cold_profile, True)
     return _cold_profile
 
 

@@ -17,9 +17,6 @@ import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-import cv2
-import numpy as np
-
 from ...errors import DocconvertError
 from ...fileformats import IMAGE_FORMATS
 from ..context import ConversionContext
@@ -120,8 +117,11 @@ def _img2table():
     return PDF, Image, OCRInstance, OCRData
 
 
-def remove_ruling(gray: np.ndarray) -> np.ndarray:
+def remove_ruling(gray):
     """White out long horizontal and vertical lines: Tesseract misreads text boxed in by rules."""
+    import cv2
+    import numpy as np
+
     ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
     length = max(25, min(gray.shape) // 25)
     horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
@@ -149,7 +149,9 @@ def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None,
             self.dpi = dpi
             self._count = 0
 
-        def words(self, image: np.ndarray) -> list[dict]:
+        def words(self, image) -> list[dict]:
+            import cv2
+
             self._count += 1
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
             path = ctx.workdir / f"table-ocr-{self._count}.png"
