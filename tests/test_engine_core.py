@@ -155,3 +155,24 @@ def test_tool_runner_limits_time_and_reports_failures(tmp_path):
     with pytest.raises(ToolFailed, match="not installed"):
         run(["no-such-tool-xyz"], cwd=tmp_path)
     assert run(["sh", "-c", "echo hi"], cwd=tmp_path).stdout == b"hi\n"
+
+
+def test_cancel_kills_the_running_tool(tmp_path):
+    registry = Registry()
+    started = threading.Event()
+
+    def sleeper(ctx):
+        started.set()
+        ctx.run_tool(["sleep", "30"], timeout=60)
+
+    registry.add(Converter("sleeper", "convert", frozenset({"png"}), frozenset({"txt"}), sleeper))
+    engine = Engine(tmp_path, workers=1, registry=registry)
+    job_id = engine.submit(_request(to="txt"))
+    assert started.wait(10)
+    began = time.monotonic()
+    engine.cancel(job_id)
+    follow_up = engine.submit(_request(to="txt"))  # the single worker must be free again soon
+    engine.cancel(follow_up)
+    assert engine.get(job_id).job_status is JobStatus.CANCELED
+    engine.shutdown(wait=True)
+    assert time.monotonic() - began < 5  # not the 30 s the tool would have slept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ class ConversionContext:
     outputs: list[ProducedOutput] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     progress_callback: Any = None
+    #: Set when the job is canceled or deleted: tools started through run_tool are killed.
+    cancel_event: threading.Event = field(default_factory=threading.Event)
 
     @property
     def stem(self) -> str:
@@ -110,4 +113,5 @@ class ConversionContext:
             memory_mb=memory_mb if memory_mb is not None else self.tool_memory_mb,
             env=env,
             input=input,
+            cancel=self.cancel_event,
         )

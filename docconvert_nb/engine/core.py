@@ -74,6 +74,7 @@ class Engine:
         self._records: dict[str, JobRecord] = {}
         self._futures: dict[str, Future] = {}
         self._cancel_requested: set[str] = set()
+        self._cancel_events: dict[str, threading.Event] = {}
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._last_sweep = 0.0
@@ -140,7 +141,7 @@ class Engine:
         self._emit(job_id)
 
     def cancel(self, job_id: str) -> None:
-        """Cancel a queued job at once; a running one is stopped when its current step ends."""
+        """Cancel a job: a queued one never starts, a running one has its external tool killed."""
         with self._lock:
             record = self.get(job_id)
             if record.job_status.is_terminal:
@@ -199,6 +200,7 @@ class Engine:
                 return
             record.started_at = self.clock()
             self._set_status(record, JobStatus.PROCESSING, f"Converting with {conv.name}.")
+            cancel_event = self._cancel_events[job_id] = threading.Event()
         self._emit(job_id)
         workdir = self.store.scratch_dir(job_id)
         ctx = ConversionContext(
@@ -214,6 +216,7 @@ class Engine:
             tool_timeout=self.tool_timeout,
             tool_memory_mb=self.tool_memory_mb,
             progress_callback=lambda fraction: self._progress(job_id, fraction),
+            cancel_event=cancel_event,
         )
         error = None
         try:
@@ -232,6 +235,7 @@ class Engine:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         with self._lock:
+            self._cancel_events.pop(job_id, None)
             if job_id in self._cancel_requested or record.job_status.is_terminal:
                 if record.job_status.is_gone:  # deleted or expired while it ran
                     self.store.purge_files(job_id)
@@ -265,6 +269,9 @@ class Engine:
 
     def _request_cancel(self, job_id: str) -> None:
         self._cancel_requested.add(job_id)
+        event = self._cancel_events.get(job_id)
+        if event is not None:  # running: stop its external tool now
+            event.set()
         future = self._futures.get(job_id)
         if future is not None:
             future.cancel()

@@ -14,6 +14,8 @@ import resource
 import shutil
 import signal
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -79,11 +81,14 @@ def run(
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     env: dict[str, str] | None = None,
     input: bytes | None = None,
+    cancel: threading.Event | None = None,
 ) -> subprocess.CompletedProcess:
     """Run a tool; return the completed process or raise :class:`ToolFailed`.
 
     ``env`` adds to (not replaces) the current environment. Stdout and stderr
-    are captured. A non-zero exit, a signal, or the time limit raise.
+    are captured. A non-zero exit, a signal, the time limit, or ``cancel``
+    being set (the job was canceled) raise; the tool's whole process group is
+    killed in the last two cases.
     """
     full_env = dict(os.environ)
     if env:
@@ -101,12 +106,24 @@ def run(
         )
     except FileNotFoundError:
         raise ToolFailed(f"{name} is not installed") from None
+    deadline = time.monotonic() + timeout
     try:
-        stdout, stderr = proc.communicate(input=input, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        proc.communicate()
-        raise ToolFailed(f"{name} took longer than {timeout:g} s and was stopped") from None
+        while True:
+            # Short slices so a cancel is noticed quickly; no output is lost between them.
+            remaining = deadline - time.monotonic()
+            try:
+                stdout, stderr = proc.communicate(input=input, timeout=max(0.0, min(remaining, 0.2)))
+                break
+            except subprocess.TimeoutExpired:
+                input = None  # already written on the first call
+                if cancel is not None and cancel.is_set():
+                    _kill_group(proc)
+                    proc.communicate()
+                    raise ToolFailed(f"{name} was stopped because the job was canceled") from None
+                if time.monotonic() >= deadline:
+                    _kill_group(proc)
+                    proc.communicate()
+                    raise ToolFailed(f"{name} took longer than {timeout:g} s and was stopped") from None
     except BaseException:
         _kill_group(proc)
         proc.wait()
