@@ -1,7 +1,8 @@
 """The main job on the embedded engine: ``python -m docconvert_nb.demo [OUTDIR]``.
 
-Generates a sample scanned page, converts it on the embedded engine, and
-prints where each output was written.
+Generates a sample scanned page and a scanned table, then on the embedded
+engine: OCRs the page into a searchable PDF and plain text, recognizes the
+table into CSV, and prints where each output was written.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     outdir = Path(args.outdir).resolve()
     samples = write_samples(outdir / "samples")
 
-    jobs = [dc.convert(samples["page.png"], to="pdf")]
+    jobs = [
+        dc.ocr(samples["page.png"], to="pdf"),
+        dc.ocr(samples["page.png"], to="txt"),
+        dc.recognize_tables(samples["table.png"], to="csv"),
+    ]
     for job in jobs:
         print(f"submitted: {job.source_name} → {job.target} on {job.provider.label}", file=sys.stderr)
     failed = 0
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for path in job.save(outdir, overwrite=True):
             print(f"{job.task:>7} {job.source_name} → {path}  ({job.elapsed:.1f} s)")
+        for warning in job.warnings:
+            print(f"        note: {warning}", file=sys.stderr)
     return 1 if failed else 0
 
 
