@@ -122,8 +122,8 @@ def test_results_are_decoded_into_private_cache_files(sim):
     with pytest.raises(JobFailed):
         job.wait(timeout=60)
     # The request body went through a temporary file that is gone again.
-    assert not list(provider._cache.glob("body-*"))
-    assert oct(provider._cache.stat().st_mode & 0o777) == "0o700"
+    assert not list(provider.cache.glob("body-*"))
+    assert oct(provider.cache.stat().st_mode & 0o777) == "0o700"
 
 
 # -- the state machine on the simulator clock ------------------------------------------------

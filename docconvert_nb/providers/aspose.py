@@ -151,13 +151,8 @@ class Aspose(Provider):
         self._tasks: dict[str, _Task] = {}
         self._lock = threading.Lock()
         self.http.session.hooks["response"].append(self._notice_simulator)
-        if cache_dir is None:
-            self._cache = Path(tempfile.mkdtemp(prefix="docconvert-aspose-"))  # mode 0700
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
-        else:
-            self._cache = Path(cache_dir)
-            self._cache.mkdir(parents=True, exist_ok=True)
-            self._cleanup = None
+        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
+        self._cleanup: weakref.finalize | None = None
 
     # -- description --------------------------------------------------------------
     @property
@@ -173,6 +168,17 @@ class Aspose(Provider):
         if response.headers.get(SIMULATOR_HEADER):
             self._simulator = True
         return response
+
+    @property
+    def cache(self) -> Path:
+        """The private folder (mode 0700) for request bodies and downloaded results, made on first use."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-aspose-"))
+                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
+            cache = self._cache
+        cache.mkdir(parents=True, exist_ok=True)
+        return cache
 
     def capabilities(self) -> Iterable[Capability]:
         caps = [Capability("tables", src, dst) for src in SOURCE_IMAGES for dst in ("csv", "xlsx")]
@@ -251,8 +257,10 @@ class Aspose(Provider):
 
     def close(self) -> None:
         self.http.close()
-        if self._cleanup is not None:
-            self._cleanup()
+        with self._lock:
+            if self._cleanup is not None:
+                self._cleanup()
+                self._cache = self._cleanup = None
 
     # -- internals ------------------------------------------------------------------
     def _oauth_required(self) -> None:
@@ -261,7 +269,7 @@ class Aspose(Provider):
 
     def _write_body(self, request: ConversionRequest, settings: dict[str, Any]) -> Path:
         """The JSON body in a private temp file, the input base64-encoded slice by slice."""
-        fd, name = tempfile.mkstemp(prefix="body-", suffix=".json", dir=self._cache)
+        fd, name = tempfile.mkstemp(prefix="body-", suffix=".json", dir=self.cache)
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as out, request.source.open() as source:
@@ -281,7 +289,7 @@ class Aspose(Provider):
         self._oauth_required()
 
         def send():
-            with tempfile.SpooledTemporaryFile(max_size=1 << 20, dir=self._cache) as spool:
+            with tempfile.SpooledTemporaryFile(max_size=1 << 20, dir=self.cache) as spool:
                 self.http.download(
                     f"{API_PREFIX}/{family}", spool, params={"id": job_id}, auth=self._oauth,
                     headers={"Accept": "application/json"},
@@ -327,7 +335,7 @@ class Aspose(Provider):
         )
 
     def _decode_results(self, job_id: str, task: _Task, results: list) -> list[tuple[str, str, Path]]:
-        folder = self._cache / job_id
+        folder = self.cache / job_id
         folder.mkdir(exist_ok=True)
         decoded, used = [], set()
         for index, item in enumerate(results):
@@ -383,7 +391,7 @@ class Aspose(Provider):
     def _forget(self, job_id: str) -> None:
         with self._lock:
             self._tasks.pop(job_id, None)
-        shutil.rmtree(self._cache / job_id, ignore_errors=True)
+        shutil.rmtree(self.cache / job_id, ignore_errors=True)
 
     def __repr__(self) -> str:
         extra = " (simulator)" if self.is_simulator else ""

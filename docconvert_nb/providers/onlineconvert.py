@@ -117,13 +117,8 @@ class OnlineConvert(Provider):
         self._jobs: dict[str, _JobInfo] = {}
         self._lock = threading.Lock()
         self.http.session.hooks["response"].append(self._notice_simulator)
-        if cache_dir is None:
-            self._cache = Path(tempfile.mkdtemp(prefix="docconvert-onlineconvert-"))  # mode 0700
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
-        else:
-            self._cache = Path(cache_dir)
-            self._cache.mkdir(parents=True, exist_ok=True)
-            self._cleanup = None
+        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
+        self._cleanup: weakref.finalize | None = None
 
     # -- description -----------------------------------------------------------------
     @property
@@ -139,6 +134,17 @@ class OnlineConvert(Provider):
         if response.headers.get(SIMULATOR_HEADER):
             self._simulator = True
         return response
+
+    @property
+    def cache(self) -> Path:
+        """The private folder (mode 0700) for request bodies and downloaded results, made on first use."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-onlineconvert-"))
+                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
+            cache = self._cache
+        cache.mkdir(parents=True, exist_ok=True)
+        return cache
 
     def capabilities(self) -> Iterable[Capability]:
         caps = {Capability("convert", src, dst) for src in IMAGE_FORMATS for dst in _IMAGE_TARGETS if src != dst}
@@ -212,8 +218,10 @@ class OnlineConvert(Provider):
 
     def close(self) -> None:
         self.http.close()
-        if self._cleanup is not None:
-            self._cleanup()
+        with self._lock:
+            if self._cleanup is not None:
+                self._cleanup()
+                self._cache = self._cleanup = None
 
     # -- submission steps ------------------------------------------------------------
     def _create(self, spec: dict) -> dict:
@@ -319,7 +327,7 @@ class OnlineConvert(Provider):
         """Fetch one output into an anonymous temp file, verify its MD5, and return it open at 0."""
         if not uri:
             raise OutputUnavailable(f"{output.name}: {self.label} gave no download address")
-        sink = tempfile.TemporaryFile(dir=self._cache)
+        sink = tempfile.TemporaryFile(dir=self.cache)
         try:
             if self.download_encoding == "base64":
                 decoder = _Base64Sink(sink)
