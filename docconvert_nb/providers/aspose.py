@@ -23,19 +23,18 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from ..errors import DocconvertError, InvalidOptions, ProviderError
+from ..errors import AuthenticationError, DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
 from ..fileformats import IMAGE_FORMATS, extension, media_type
 from ..outputs import Output
 from ..status import JobStatus, from_aspose
 from ._oauth import ClientCredentials
 from .base import Capability, ConversionRequest, JobSnapshot, Provider
-from .http import HttpClient
+from .http import HttpClient, default_error_parser
 
 #: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER,
 #: repeated so that adapters never import the simulator package).
@@ -467,8 +466,6 @@ def _error_lists(document: dict) -> tuple[list[str], list[str]]:
 
 def _problem_details(response) -> tuple[str, Any]:
     """Aspose errors: RFC 7807 ``{"title", "detail", "status"}`` or OAuth ``{"error"}``."""
-    from .http import default_error_parser
-
     try:
         body = response.json()
     except ValueError:
@@ -479,9 +476,7 @@ def _problem_details(response) -> tuple[str, Any]:
     return default_error_parser(response)
 
 
-def _missing_credentials() -> DocconvertError:
-    from ..errors import AuthenticationError
-
+def _missing_credentials() -> AuthenticationError:
     return AuthenticationError(
         "Aspose.OCR Cloud needs credentials: pass client_id= and client_secret= to dc.providers.Aspose(...), "
         "or set ASPOSE_CLIENT_ID and ASPOSE_CLIENT_SECRET"
@@ -508,8 +503,6 @@ def _decode_to_file(data: str, path: Path) -> None:
 
 def _file_opener(path: Path, name: str):
     def open_result() -> IO[bytes]:
-        from ..errors import OutputUnavailable
-
         try:
             return path.open("rb")
         except FileNotFoundError:
