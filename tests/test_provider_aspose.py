@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import logging
+import threading
 import time
 import uuid
 
@@ -368,3 +369,22 @@ def test_every_status_and_code_sent_is_an_sdk_enum_value(sim):
     seen.append(provider._get_json("DjVu2PDF", str(uuid.uuid4())))
     assert [d["taskStatus"] for d in seen] == ["Pending", "Processing", "Error", "NotExist"]
     assert all(d["responseStatusCode"] in ENUM_CODES for d in seen)
+
+
+def test_concurrent_callers_share_one_token_fetch(sim):
+    creds = sim.credentials
+    oauth = ClientCredentials(sim.provider.http, "/connect/token", creds["client_id"], creds["client_secret"])
+    tokens, barrier = [], threading.Barrier(8)
+
+    def ask():
+        barrier.wait()
+        tokens.append(oauth.token())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(tokens) == 8 and len(set(tokens)) == 1
+    assert sim.tokens.issued == 1 and oauth.fetches == 1
+    assert creds["client_secret"] not in repr(oauth) and tokens[0] not in repr(oauth)
