@@ -223,7 +223,7 @@ class AsposeSimulator(Simulator):
     # -- GET: the OCRResponse -------------------------------------------------------------
     def _answer(self, task_id: str, *, family: str | None, with_results: bool):
         task = self._live_task(task_id)
-        if task is None or (family is not None and family.removesuffix("Trial") != task.family.removesuffix("Trial")):
+        if task is None or (family is not None and family != task.family):
             return _json({"id": task_id or None, "taskStatus": "NotExist", "responseStatusCode": "TaskNotFound",
                           "results": None, "error": None})
         state, messages, warnings, outputs = self._state(task)
