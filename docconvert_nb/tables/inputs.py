@@ -141,7 +141,7 @@ def decode_base64(raw: bytes) -> bytes | None:
 
     A short run of letters is also valid base64 ("Name" decodes to junk), so
     the decoded bytes must make sense: a format detection recognises, or
-    UTF-8 text without control characters.
+    UTF-8 (or cp1252) text without control characters.
     """
     raw = raw.strip()
     if raw.startswith(b"data:"):
@@ -165,11 +165,13 @@ def decode_base64(raw: bytes) -> bytes | None:
         return None
     if fmt not in fileformats.TEXT_FORMATS:
         return decoded
-    try:
-        text = decoded.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return None if _CONTROL.search(text) else decoded
+    for encoding in ("utf-8", "cp1252"):  # legacy-encoded CSV is base64'd as often as UTF-8
+        try:
+            text = decoded.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return None if _CONTROL.search(text) else decoded
+    return None
 
 
 def refine_format(fmt: str | None, data: bytes, name: str | None) -> str:
