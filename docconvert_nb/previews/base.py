@@ -36,8 +36,8 @@ def _environment():
     return env
 
 
-def render_template(name: str, **context) -> str:
-    return _environment().get_template(name).render(**context)
+def render_template(template: str, **context) -> str:
+    return _environment().get_template(template).render(**context)
 
 
 @dataclass(frozen=True)
