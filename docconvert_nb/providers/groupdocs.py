@@ -1,0 +1,468 @@
+"""GroupDocs.Conversion Cloud v2: upload to storage, start an async operation, poll it, download.
+
+Protocol (``../shared/protocols.md`` §4, seed ``004``): an OAuth
+client-credentials token from ``/connect/token``; the input goes to the
+service's file storage (``PUT /v2.0/conversion/storage/file/{path}``,
+multipart ``file``, the path percent-encoded as one segment); ``POST
+/v2.0/conversion/async`` with PascalCase ``ConvertSettings`` (``FilePath``,
+``Format``, ``OutputPath``...) answers the operation id as a JSON string;
+``GET /v2.0/conversion/async?id=`` answers a camelCase ``OperationResult``
+whose ``status`` is Created, Started, Finished, Failed or Canceled and
+whose ``result[]`` names the converted files in storage, downloaded with
+``GET /v2.0/conversion/storage/file/{path}``. The supported pairs come from
+``GET /v2.0/conversion/formats``.
+
+Each job gets its own storage folder (``docconvert/<hex>/``) holding the
+input and an ``out/`` folder; deleting the job deletes those files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Iterable
+from urllib.parse import quote
+
+from ..errors import AuthenticationError, DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
+from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, extension, from_name, media_type, normalize
+from ..outputs import Output, safe_filename
+from ..status import JobStatus, from_groupdocs
+from ._oauth import ClientCredentials
+from .base import Capability, ConversionRequest, JobSnapshot, Provider
+from .http import HttpClient, default_error_parser
+
+#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER).
+SIMULATOR_HEADER = "X-Docconvert-Simulator"
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.groupdocs.cloud"
+API = "/v2.0/conversion"
+DEFAULT_FOLDER = "docconvert"
+
+#: Pairs assumed when the formats endpoint cannot be asked (no credentials yet).
+_FALLBACK_PAIRS = (
+    [(src, "pdf") for src in sorted(OFFICE_FORMATS | IMAGE_FORMATS | {"txt"})]
+    + [("pdf", dst) for dst in ("png", "jpeg", "tiff", "bmp", "gif", "webp", "docx", "html", "txt")]
+    + [(src, dst) for src in sorted(IMAGE_FORMATS) for dst in sorted(IMAGE_FORMATS) if src != dst]
+)
+_OPTIONS = {"pages", "dpi", "password"}
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@dataclass
+class _Operation:
+    """What the adapter knows about one operation."""
+
+    id: str
+    folder: str | None = None
+    input_path: str | None = None
+    result_paths: list[str] = field(default_factory=list)
+    outputs: list[Output] | None = None
+    deleted: bool = False
+
+
+class GroupDocs(Provider):
+    """GroupDocs.Conversion Cloud v2 (https://products.groupdocs.cloud/conversion/).
+
+    Credentials come from the arguments or from ``GROUPDOCS_CLIENT_ID`` and
+    ``GROUPDOCS_CLIENT_SECRET``; ``base_url`` (or ``GROUPDOCS_BASE_URL``)
+    points it elsewhere, e.g. at the local simulator or a self-hosted
+    container. ``storage_name`` picks a storage other than the default;
+    ``folder`` is where job folders go. ``poll_interval`` is the first delay
+    between status checks (the official examples poll every second),
+    growing ×1.5 up to 10 s.
+
+    Options: ``pages`` (``"3"``, ``"2-5"`` or ``"1,3,4"``), ``dpi``,
+    ``password`` (of the input document).
+    """
+
+    name = "groupdocs"
+    label = "GroupDocs.Conversion Cloud"
+    can_cancel = False
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        base_url: str | None = None,
+        simulator: bool = False,
+        poll_interval: float = 1.0,
+        storage_name: str | None = None,
+        folder: str = DEFAULT_FOLDER,
+        timeout: tuple[float, float] = (5.0, 120.0),
+        cache_dir: str | os.PathLike | None = None,
+    ):
+        self.base_url = (base_url or os.environ.get("GROUPDOCS_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.client_id = client_id or os.environ.get("GROUPDOCS_CLIENT_ID") or None
+        secret = client_secret or os.environ.get("GROUPDOCS_CLIENT_SECRET") or None
+        self._simulator = simulator
+        self.poll_interval = poll_interval
+        self.storage_name = storage_name
+        self.folder = folder.strip("/") or DEFAULT_FOLDER
+        self.http = HttpClient(
+            self.base_url, secrets=[secret] if secret else [], timeout=timeout,
+            error_parser=_error_message, provider_label=self.label,
+        )
+        self.http.session.hooks["response"].append(self._notice_simulator)
+        self._oauth = (
+            ClientCredentials(self.http, "/connect/token", self.client_id, secret)
+            if self.client_id and secret else None
+        )
+        self._operations: dict[str, _Operation] = {}
+        self._formats: list[tuple[str, str]] | None = None
+        self._service_names: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
+        self._cleanup: weakref.finalize | None = None
+
+    # -- description ---------------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return self._oauth is not None
+
+    @property
+    def is_simulator(self) -> bool:
+        """True when built for a simulator, or once any answer came from one."""
+        return self._simulator
+
+    def _notice_simulator(self, response, *args, **kwargs):
+        if response.headers.get(SIMULATOR_HEADER):
+            self._simulator = True
+        return response
+
+    @property
+    def cache(self) -> Path:
+        """The private folder (mode 0700) for downloads, made on first use."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-groupdocs-"))
+                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
+            cache = self._cache
+        cache.mkdir(parents=True, exist_ok=True)
+        return cache
+
+    def capabilities(self) -> Iterable[Capability]:
+        """The service's conversion pairs (asked once from its formats endpoint), or a built-in list."""
+        pairs = self.supported_formats() if self.configured else None
+        return sorted({Capability("convert", src, dst) for src, dst in (pairs or _FALLBACK_PAIRS)},
+                      key=lambda c: (c.task, c.source, c.target))
+
+    def supported_formats(self) -> list[tuple[str, str]] | None:
+        """(source, target) pairs from ``GET /v2.0/conversion/formats``; None if it cannot be asked."""
+        with self._lock:
+            if self._formats is not None:
+                return self._formats
+        try:
+            body = self._call("GET", f"{API}/formats").json()
+        except (DocconvertError, ValueError) as exc:
+            log.info("GroupDocs formats endpoint unavailable (%s); using the built-in list", exc)
+            return None
+        pairs, names = [], {}
+        for entry in body if isinstance(body, list) else []:
+            source = str((entry or {}).get("sourceFormat") or "")
+            if not source:
+                continue
+            names.setdefault(normalize(source), source)
+            for target in (entry or {}).get("targetFormats") or []:
+                names.setdefault(normalize(str(target)), str(target))
+                pairs.append((normalize(source), normalize(str(target))))
+        with self._lock:
+            self._formats, self._service_names = sorted(set(pairs)), names
+        return self._formats
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["base_url"] = self.base_url
+        return info
+
+    def check(self, request: ConversionRequest) -> None:
+        super().check(request)
+        _convert_settings(request)
+        if not self.configured:
+            raise _missing_credentials()
+
+    # -- job verbs ---------------------------------------------------------------------------
+    def submit(self, request: ConversionRequest) -> str:
+        if self._oauth is None:
+            raise _missing_credentials()
+        folder = f"{self.folder}/{uuid.uuid4().hex}"
+        input_path = f"{folder}/{_storage_name(request.source.name, request.source.format)}"
+        self._upload(input_path, request)
+        settings = {"FilePath": input_path, "Format": self._service_name(request.target),
+                    "OutputPath": f"{folder}/out", **_convert_settings(request)}
+        if self.storage_name:
+            settings["StorageName"] = self.storage_name
+        try:
+            response = self._call("POST", f"{API}/async", json=settings, headers={"Accept": "application/json"})
+            operation_id = _operation_id(response.text)
+        except BaseException:
+            self._delete_file(input_path)  # do not leave the upload behind
+            raise
+        with self._lock:
+            self._operations[operation_id] = _Operation(id=operation_id, folder=folder, input_path=input_path)
+        return operation_id
+
+    def status(self, job_id: str) -> JobSnapshot:
+        operation = self._operation(job_id)
+        if operation.deleted:
+            return JobSnapshot(status=JobStatus.DELETED, message=f"Operation {job_id} was deleted.")
+        response = self._call("GET", f"{API}/async", params={"id": job_id}, expected=(200, 404))
+        if response.status_code == 404:
+            return JobSnapshot(status=JobStatus.EXPIRED,
+                               message=f"{self.label} no longer knows operation {job_id}.")
+        try:
+            body = response.json()
+            status = from_groupdocs(body["status"])
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError(f"{self.label} sent an operation result without a known status for {job_id}") from None
+        times = {"started_at": _timestamp(body.get("started")),
+                 "finished_at": _timestamp(body.get("finished") or body.get("failed") or body.get("canceled"))}
+        if status == JobStatus.FAILED:
+            error = str(body.get("error") or "the conversion failed")
+            return JobSnapshot(status=status, message=f"{self.label}: {error}", errors=[error], **times)
+        if status != JobStatus.COMPLETED:
+            return JobSnapshot(status=status, **times)
+        results = body.get("result") or []
+        if not results:
+            message = f"{self.label} finished operation {job_id} without any file"
+            return JobSnapshot(status=JobStatus.FAILED, message=message, errors=[message], **times)
+        operation.outputs = [self._output(operation, item) for item in results]
+        operation.result_paths = [o.metadata["storage_path"] for o in operation.outputs if o.metadata["storage_path"]]
+        return JobSnapshot(status=status, outputs=list(operation.outputs), message=f"Done: {len(results)} file(s).",
+                           **times)
+
+    def delete(self, job_id: str) -> None:
+        """Delete the job's input and converted files from storage."""
+        operation = self._operation(job_id)
+        if not operation.result_paths and operation.outputs is None:
+            try:
+                self.status(job_id)  # learn the result paths first
+            except DocconvertError:
+                pass
+        for path in [operation.input_path, *operation.result_paths]:
+            if path:
+                self._delete_file(path)
+        operation.deleted = True
+        for output in operation.outputs or []:
+            output._opener = _gone_opener(output.name)
+
+    def poll_delay(self, attempt: int) -> float:
+        return min(10.0, self.poll_interval * 1.5**attempt)
+
+    def close(self) -> None:
+        self.http.close()
+        with self._lock:
+            if self._cleanup is not None:
+                self._cleanup()
+                self._cache = self._cleanup = None
+
+    # -- storage -----------------------------------------------------------------------------
+    def storage_url(self, path: str) -> str:
+        """The storage file endpoint for ``path`` (one segment, ``/`` encoded as the SDK does)."""
+        return f"{API}/storage/file/{quote(path, safe='')}"
+
+    def _upload(self, path: str, request: ConversionRequest) -> None:
+        with request.source.open() as stream:
+            files = {"file": (path.rsplit("/", 1)[-1], stream, media_type(request.source.format))}
+            # PUT is idempotent, so the session may resend it after a network failure.
+            response = self._call("PUT", self.storage_url(path), files=files, params=self._storage_params())
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            detail = "; ".join(str((e or {}).get("message") or e) for e in errors)
+            raise ProviderError(f"{self.label} refused the upload of {path}: {detail}")
+
+    def _delete_file(self, path: str) -> None:
+        try:
+            self._call("DELETE", self.storage_url(path), params=self._storage_params(), expected=(200, 204, 404))
+        except DocconvertError as exc:
+            log.warning("could not delete %s from %s storage: %s", path, self.label, exc)
+
+    def _storage_params(self) -> dict[str, str]:
+        return {"storageName": self.storage_name} if self.storage_name else {}
+
+    def _output(self, operation: _Operation, item: dict) -> Output:
+        if not isinstance(item, dict):
+            raise ProviderError(f"{self.label} sent a malformed result entry for operation {operation.id}")
+        path = str(item.get("path") or "")
+        raw_name = str(item.get("name") or path.rsplit("/", 1)[-1] or "result")
+        try:
+            name = safe_filename(raw_name.rsplit("/", 1)[-1])
+        except DocconvertError:
+            name = f"result-{operation.id[:8]}"
+        fmt = from_name(name)
+        output = Output(
+            name=name,
+            content_type=media_type(fmt) if fmt else "application/octet-stream",
+            size=item.get("size"),
+            metadata={"storage_path": path or None, "url": item.get("url")},
+        )
+        if path:
+            output._opener = lambda: self._download(path, output)
+        else:  # a direct conversion ("Convert" method): the result comes from /async/result
+            output._opener = lambda: self._download_result(operation.id, output)
+        return output
+
+    def _download(self, path: str, output: Output) -> IO[bytes]:
+        return self._fetch(self.storage_url(path), output, params=self._storage_params())
+
+    def _download_result(self, operation_id: str, output: Output) -> IO[bytes]:
+        return self._fetch(f"{API}/async/result", output, params={"id": operation_id})
+
+    def _fetch(self, url: str, output: Output, **kwargs) -> IO[bytes]:
+        sink = tempfile.TemporaryFile(dir=self.cache)
+
+        def attempt():
+            sink.seek(0)
+            sink.truncate()  # a retry after a 401 starts the file over
+            return self.http.download(url, sink, auth=self._oauth, **kwargs)
+
+        try:
+            self._oauth_required()
+            self._oauth.call(attempt)
+        except ProviderError as exc:
+            sink.close()
+            if exc.status_code in (404, 410):
+                raise OutputUnavailable(f"{output.name} cannot be downloaded: it is no longer in storage") from None
+            raise
+        except BaseException:
+            sink.close()
+            raise
+        sink.seek(0)
+        return sink
+
+    # -- internals -----------------------------------------------------------------------------
+    def _call(self, method: str, path: str, *, expected=(200,), **kwargs):
+        self._oauth_required()
+        return self._oauth.call(lambda: self.http.request(method, path, auth=self._oauth, expected=expected, **kwargs))
+
+    def _oauth_required(self) -> None:
+        if self._oauth is None:
+            raise _missing_credentials()
+
+    def _operation(self, job_id: str) -> _Operation:
+        with self._lock:
+            operation = self._operations.get(job_id)
+            if operation is None:  # submitted elsewhere: follow it all the same
+                operation = self._operations[job_id] = _Operation(id=job_id)
+            return operation
+
+    def _service_name(self, fmt: str) -> str:
+        return self._service_names.get(fmt) or extension(fmt)
+
+    def __repr__(self) -> str:
+        extra = " (simulator)" if self.is_simulator else ""
+        state = "" if self.configured else ", not configured"
+        return f"<GroupDocs {self.base_url}{extra}{state}>"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _convert_settings(request: ConversionRequest) -> dict[str, Any]:
+    """``ConvertOptions``/``LoadOptions`` from the job's options; unknown names raise InvalidOptions."""
+    if request.task != "convert":
+        raise InvalidOptions(f"GroupDocs.Conversion Cloud runs conversions only, not {request.task}")
+    options = dict(request.options)
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise InvalidOptions(f"GroupDocs.Conversion Cloud does not know the option(s) {', '.join(map(repr, unknown))}; "
+                             f"valid options: {', '.join(sorted(_OPTIONS))}")
+    settings: dict[str, Any] = {}
+    convert: dict[str, Any] = {}
+    if "pages" in options:
+        convert.update(_pages(options["pages"]))
+    if "dpi" in options:
+        dpi = options["dpi"]
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 10 <= dpi <= 2400:
+            raise InvalidOptions(f"option 'dpi' takes a number from 10 to 2400, not {dpi!r}")
+        convert["Dpi"] = int(dpi)
+    if convert:
+        settings["ConvertOptions"] = convert
+    if options.get("password"):
+        settings["LoadOptions"] = {"Password": str(options["password"])}
+    return settings
+
+
+def _pages(value: Any) -> dict[str, Any]:
+    text = str(value).replace(" ", "")
+    if re.fullmatch(r"\d+", text):
+        return {"FromPage": int(text), "PagesCount": 1}
+    match = re.fullmatch(r"(\d+)-(\d+)", text)
+    if match and int(match.group(1)) <= int(match.group(2)):
+        first, last = int(match.group(1)), int(match.group(2))
+        return {"FromPage": first, "PagesCount": last - first + 1}
+    if re.fullmatch(r"\d+(,\d+)+", text):
+        return {"Pages": [int(p) for p in text.split(",")]}
+    raise InvalidOptions(f"option 'pages' takes '3', '2-5' or '1,3,4', not {value!r}")
+
+
+def _storage_name(name: str, fmt: str) -> str:
+    """A plain storage file name: the basename, odd characters replaced, the extension kept."""
+    base = _SAFE_NAME.sub("_", os.path.basename(name.replace("\\", "/"))).strip(" .") or "document"
+    return base if "." in base else f"{base}.{extension(fmt)}"
+
+
+def _operation_id(text: str) -> str:
+    """The operation id of a start answer: a JSON string (documented) or bare text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text.strip()
+    if not isinstance(value, str) or not _GUID.match(value.strip()):
+        raise ProviderError(f"GroupDocs.Conversion Cloud answered the conversion start with no operation id "
+                            f"(got {str(value)[:60]!r})")
+    return value.strip()
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _error_message(response) -> tuple[str, Any]:
+    """GroupDocs errors: ``{"requestId", "error": {"code", "message", ...}}`` or OAuth ``{"error": "..."}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return default_error_parser(response)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        return str(error.get("message") or error.get("code") or "error"), error.get("code")
+    return default_error_parser(response)
+
+
+def _gone_opener(name: str):
+    def refuse() -> IO[bytes]:
+        raise OutputUnavailable(f"{name} cannot be downloaded: the job was deleted")
+
+    return refuse
+
+
+def _missing_credentials() -> AuthenticationError:
+    return AuthenticationError(
+        "GroupDocs.Conversion Cloud needs credentials: pass client_id= and client_secret= to "
+        "dc.providers.GroupDocs(...), or set GROUPDOCS_CLIENT_ID and GROUPDOCS_CLIENT_SECRET"
+    )
+
+
+__all__ = ["GroupDocs"]
