@@ -278,8 +278,8 @@ class ConvertAPISimulator(Simulator):
         if actual != source_format:
             job.failure = (5002, f"The file is damaged or is not a {src} file")
         else:
-            known = {option.name for option in converter.options}
-            options = {engine: values[param] for param, engine in ENGINE_OPTIONS.items()
+            known = {option.name: option for option in converter.options}
+            options = {engine: _from_wire(known[engine], values[param]) for param, engine in ENGINE_OPTIONS.items()
                        if param in values and engine in known}
             try:
                 job.engine_id = self.engine.submit(
@@ -544,6 +544,19 @@ class ConvertAPISimulator(Simulator):
 
 def _new_job_id(api: str) -> str:
     return uuid.uuid4().hex if api == "current" else str(uuid.uuid4())
+
+
+def _from_wire(option, value: Any) -> Any:
+    """A parameter's text as the engine option's type (``"72"`` → 72 for a number option)."""
+    types = option.type if isinstance(option.type, tuple) else (option.type,)
+    if isinstance(value, str) and str not in types:
+        for kind in (int, float):
+            if kind in types:
+                try:
+                    return kind(value)
+                except ValueError:
+                    continue
+    return value
 
 
 def _true(value: Any) -> bool:
