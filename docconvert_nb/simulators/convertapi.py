@@ -249,12 +249,12 @@ class ConvertAPISimulator(Simulator):
         if webhook and not is_loopback_url(webhook):
             raise ApiFailure(400, 4000, "The simulator calls webhooks on loopback addresses only",
                              {"WebHook": ["not a loopback URL"]})
-        with self.lock:
-            job = self._live_job(job_id) if job_id else None
-            if job is not None:
-                job.submissions += 1  # the same submission again: no second conversion
-            else:
-                job = self._start(job_id or _new_job_id(api), api, src, dst, values, files, webhook)
+        job = self._repeated(job_id)
+        if job is None:
+            source = self._input_file(values, files)  # outside the lock: it may fetch a URL from this server
+            with self.lock:
+                job = self._repeated(job_id) or self._start(
+                    job_id or _new_job_id(api), api, src, dst, values, source, webhook)
         if webhook:
             self._watch_webhooks()
         self._hold_answer()
@@ -262,13 +262,24 @@ class ConvertAPISimulator(Simulator):
             return jsonify(JobId=job.id)
         return self._sync_answer(job)
 
-    def _start(self, job_id: str, api: str, src: str, dst: str, values: dict, files: dict, webhook: str) -> ConvertJob:
+    def _repeated(self, job_id: str) -> ConvertJob | None:
+        """The live job a repeated submission names (counted), or None."""
+        if not job_id:
+            return None
+        with self.lock:
+            job = self._live_job(job_id)
+            if job is not None:
+                job.submissions += 1  # the same submission again: no second conversion
+            return job
+
+    def _start(self, job_id: str, api: str, src: str, dst: str, values: dict, source: tuple[str, bytes],
+               webhook: str) -> ConvertJob:
         """Register the job and hand the conversion to the engine (called under the lock)."""
         source_format, target = normalize(src), normalize(dst)
         converter = self.engine.registry.find("convert", source_format, target)
         if converter is None:
             raise ApiFailure(400, 4000, f"Converter {src} to {dst} is not supported")
-        name, data = self._input_file(values, files)
+        name, data = source
         job = ConvertJob(id=job_id, created_at=self.clock(), source_name=name,
                          store_file=_true(values.get("storefile")), api=api, webhook=webhook)
         try:
