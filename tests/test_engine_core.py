@@ -1,6 +1,5 @@
 """The engine's queue, store and isolation, independent of any one converter."""
 
-import os
 import threading
 import time
 
@@ -9,7 +8,7 @@ import pytest
 import docconvert_nb as dc
 from docconvert_nb.documents import ConversionRequest, Source
 from docconvert_nb.engine import Engine
-from docconvert_nb.engine.registry import Option, Registry, Converter
+from docconvert_nb.engine.registry import Registry, Converter
 from docconvert_nb.engine.store import JobStore
 from docconvert_nb.outputs import safe_filename
 from docconvert_nb.providers.embedded import EmbeddedProvider

@@ -1,6 +1,5 @@
 """Each image/PDF converter on generated inputs; every output is opened and checked."""
 
-import io
 
 import pypdfium2 as pdfium
 import pytest

@@ -23,22 +23,24 @@ import re
 import shutil
 import tempfile
 import threading
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from ..errors import AuthenticationError, DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
+from ..errors import (
+    AuthenticationError,
+    DocconvertError,
+    InvalidOptions,
+    OutputUnavailable,
+    ProviderError,
+)
 from ..fileformats import IMAGE_FORMATS, extension, media_type
 from ..outputs import Output
 from ..status import JobStatus, from_aspose
 from ._oauth import ClientCredentials
-from .base import Capability, ConversionRequest, JobSnapshot, Provider
+from .base import Capability, ConversionRequest, JobSnapshot
+from .cloud import CloudProvider
 from .http import HttpClient, default_error_parser
-
-#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER,
-#: repeated so that adapters never import the simulator package).
-SIMULATOR_HEADER = "X-Docconvert-Simulator"
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ class _Task:
     warnings: list[str] = field(default_factory=list)
 
 
-class Aspose(Provider):
+class Aspose(CloudProvider):
     """Aspose.OCR Cloud v5.
 
     Credentials come from the arguments or from ``ASPOSE_CLIENT_ID`` and
@@ -134,10 +136,13 @@ class Aspose(Provider):
         timeout: tuple[float, float] = (5.0, 120.0),
         cache_dir: str | os.PathLike | None = None,
     ):
-        self.base_url = (base_url or os.environ.get("ASPOSE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        super().__init__(
+            (base_url or os.environ.get("ASPOSE_BASE_URL") or DEFAULT_BASE_URL),
+            simulator=simulator,
+            cache_dir=cache_dir,
+        )
         self.client_id = client_id or os.environ.get("ASPOSE_CLIENT_ID") or None
         secret = client_secret or os.environ.get("ASPOSE_CLIENT_SECRET") or None
-        self._simulator = simulator
         self.poll_interval = poll_interval
         self.http = HttpClient(
             self.base_url, secrets=[secret] if secret else [], timeout=timeout,
@@ -149,35 +154,12 @@ class Aspose(Provider):
         )
         self._tasks: dict[str, _Task] = {}
         self._lock = threading.Lock()
-        self.http.session.hooks["response"].append(self._notice_simulator)
-        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
-        self._cleanup: weakref.finalize | None = None
+        self.watch_for_simulator(self.http)
 
     # -- description --------------------------------------------------------------
     @property
     def configured(self) -> bool:
         return self._oauth is not None
-
-    @property
-    def is_simulator(self) -> bool:
-        """True when built for a simulator, or once any answer came from one."""
-        return self._simulator
-
-    def _notice_simulator(self, response, *args, **kwargs):
-        if response.headers.get(SIMULATOR_HEADER):
-            self._simulator = True
-        return response
-
-    @property
-    def cache(self) -> Path:
-        """The private folder (mode 0700) for request bodies and downloaded results, made on first use."""
-        with self._lock:
-            if self._cache is None:
-                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-aspose-"))
-                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
-            cache = self._cache
-        cache.mkdir(parents=True, exist_ok=True)
-        return cache
 
     def capabilities(self) -> Iterable[Capability]:
         caps = [Capability("tables", src, dst) for src in SOURCE_IMAGES for dst in ("csv", "xlsx")]
@@ -185,11 +167,6 @@ class Aspose(Provider):
         caps.append(Capability("ocr", "pdf", "txt"))
         caps.append(Capability("convert", "djvu", "pdf"))
         return sorted(caps, key=lambda c: (c.task, c.source, c.target))
-
-    def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        info["base_url"] = self.base_url
-        return info
 
     def check(self, request: ConversionRequest) -> None:
         super().check(request)
@@ -256,10 +233,7 @@ class Aspose(Provider):
 
     def close(self) -> None:
         self.http.close()
-        with self._lock:
-            if self._cleanup is not None:
-                self._cleanup()
-                self._cache = self._cleanup = None
+        self.remove_cache()
 
     # -- internals ------------------------------------------------------------------
     def _oauth_required(self) -> None:

@@ -41,7 +41,6 @@ import tempfile
 import threading
 import time
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable
@@ -49,16 +48,20 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import AuthenticationError, DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
+from ..errors import (
+    AuthenticationError,
+    DocconvertError,
+    InvalidOptions,
+    OutputUnavailable,
+    ProviderError,
+)
 from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, from_name, media_type
 from ..outputs import Output, safe_filename
 from ..status import JobStatus, from_convertapi_http
-from .base import Capability, ConversionRequest, JobSnapshot, Provider, UpdateCallback
+from .base import Capability, ConversionRequest, JobSnapshot, UpdateCallback
+from .cloud import CloudProvider
 from .http import HttpClient, default_error_parser
 from .webhooks import WebhookReceiver
-
-#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER).
-SIMULATOR_HEADER = "X-Docconvert-Simulator"
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ class _JobState:
     deleted: bool = False
 
 
-class ConvertAPI(Provider):
+class ConvertAPI(CloudProvider):
     """ConvertAPI v2 (https://www.convertapi.com).
 
     Credentials: ``secret=`` or ``token=``, else ``CONVERTAPI_SECRET`` or
@@ -141,11 +144,14 @@ class ConvertAPI(Provider):
         submit_attempts: int = 3,
         cache_dir: str | os.PathLike | None = None,
     ):
-        self.base_url = (base_url or os.environ.get("CONVERTAPI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        super().__init__(
+            (base_url or os.environ.get("CONVERTAPI_BASE_URL") or DEFAULT_BASE_URL),
+            simulator=simulator,
+            cache_dir=cache_dir,
+        )
         self._credential = (
             secret or token or os.environ.get("CONVERTAPI_SECRET") or os.environ.get("CONVERTAPI_TOKEN") or None
         )
-        self._simulator = simulator
         self.poll_interval = poll_interval
         self.webhook = _is_loopback(self.base_url) if webhook is None else bool(webhook)
         self.webhook_timeout = webhook_timeout
@@ -158,39 +164,16 @@ class ConvertAPI(Provider):
             self.base_url, secrets=[self._credential] if self._credential else [], timeout=timeout,
             retry_statuses=(429, 502, 504), error_parser=_error_message, provider_label=self.label,
         )
-        self.http.session.hooks["response"].append(self._notice_simulator)
+        self.watch_for_simulator(self.http)
         self._jobs: dict[str, _JobState] = {}
         self._lock = threading.Lock()
         self._callbacks: list[UpdateCallback] = []
         self._receiver: WebhookReceiver | None = None
-        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
-        self._cleanup: weakref.finalize | None = None
 
     # -- description -----------------------------------------------------------------
     @property
     def configured(self) -> bool:
         return self._credential is not None
-
-    @property
-    def is_simulator(self) -> bool:
-        """True when built for a simulator, or once any answer came from one."""
-        return self._simulator
-
-    def _notice_simulator(self, response, *args, **kwargs):
-        if response.headers.get(SIMULATOR_HEADER):
-            self._simulator = True
-        return response
-
-    @property
-    def cache(self) -> Path:
-        """The private folder (mode 0700) for downloaded results, made on first use."""
-        with self._lock:
-            if self._cache is None:
-                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-convertapi-"))
-                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
-            cache = self._cache
-        cache.mkdir(parents=True, exist_ok=True)
-        return cache
 
     def capabilities(self) -> Iterable[Capability]:
         caps = {Capability("convert", src, "pdf") for src in sorted(OFFICE_FORMATS) + ["txt"]}
@@ -202,7 +185,7 @@ class ConvertAPI(Provider):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
-        info.update(base_url=self.base_url, webhook=self.webhook, mode="sync" if self.sync else "async")
+        info.update(webhook=self.webhook, mode="sync" if self.sync else "async")
         return info
 
     def check(self, request: ConversionRequest) -> None:
@@ -314,10 +297,7 @@ class ConvertAPI(Provider):
         if self._receiver is not None:
             self._receiver.close()
         self.http.close()
-        with self._lock:
-            if self._cleanup is not None:
-                self._cleanup()
-                self._cache = self._cleanup = None
+        self.remove_cache()
 
     # -- internals -------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:

@@ -22,27 +22,35 @@ import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any, Iterable
 from urllib.parse import quote
 
-from ..errors import AuthenticationError, DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
-from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, extension, from_name, media_type, normalize
+from ..errors import (
+    AuthenticationError,
+    DocconvertError,
+    InvalidOptions,
+    OutputUnavailable,
+    ProviderError,
+)
+from ..fileformats import (
+    IMAGE_FORMATS,
+    OFFICE_FORMATS,
+    extension,
+    from_name,
+    media_type,
+    normalize,
+)
 from ..outputs import Output, safe_filename
 from ..status import JobStatus, from_groupdocs
 from ._oauth import ClientCredentials
-from .base import Capability, ConversionRequest, JobSnapshot, Provider
+from .base import Capability, ConversionRequest, JobSnapshot
+from .cloud import CloudProvider
 from .http import HttpClient, default_error_parser
-
-#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER).
-SIMULATOR_HEADER = "X-Docconvert-Simulator"
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +81,7 @@ class _Operation:
     deleted: bool = False
 
 
-class GroupDocs(Provider):
+class GroupDocs(CloudProvider):
     """GroupDocs.Conversion Cloud v2 (https://products.groupdocs.cloud/conversion/).
 
     Credentials come from the arguments or from ``GROUPDOCS_CLIENT_ID`` and
@@ -105,10 +113,13 @@ class GroupDocs(Provider):
         timeout: tuple[float, float] = (5.0, 120.0),
         cache_dir: str | os.PathLike | None = None,
     ):
-        self.base_url = (base_url or os.environ.get("GROUPDOCS_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        super().__init__(
+            (base_url or os.environ.get("GROUPDOCS_BASE_URL") or DEFAULT_BASE_URL),
+            simulator=simulator,
+            cache_dir=cache_dir,
+        )
         self.client_id = client_id or os.environ.get("GROUPDOCS_CLIENT_ID") or None
         secret = client_secret or os.environ.get("GROUPDOCS_CLIENT_SECRET") or None
-        self._simulator = simulator
         self.poll_interval = poll_interval
         self.storage_name = storage_name
         self.folder = folder.strip("/") or DEFAULT_FOLDER
@@ -116,7 +127,7 @@ class GroupDocs(Provider):
             self.base_url, secrets=[secret] if secret else [], timeout=timeout,
             error_parser=_error_message, provider_label=self.label,
         )
-        self.http.session.hooks["response"].append(self._notice_simulator)
+        self.watch_for_simulator(self.http)
         self._oauth = (
             ClientCredentials(self.http, "/connect/token", self.client_id, secret)
             if self.client_id and secret else None
@@ -125,34 +136,11 @@ class GroupDocs(Provider):
         self._formats: list[tuple[str, str]] | None = None
         self._service_names: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
-        self._cleanup: weakref.finalize | None = None
 
     # -- description ---------------------------------------------------------------------
     @property
     def configured(self) -> bool:
         return self._oauth is not None
-
-    @property
-    def is_simulator(self) -> bool:
-        """True when built for a simulator, or once any answer came from one."""
-        return self._simulator
-
-    def _notice_simulator(self, response, *args, **kwargs):
-        if response.headers.get(SIMULATOR_HEADER):
-            self._simulator = True
-        return response
-
-    @property
-    def cache(self) -> Path:
-        """The private folder (mode 0700) for downloads, made on first use."""
-        with self._lock:
-            if self._cache is None:
-                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-groupdocs-"))
-                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
-            cache = self._cache
-        cache.mkdir(parents=True, exist_ok=True)
-        return cache
 
     def capabilities(self) -> Iterable[Capability]:
         """The service's conversion pairs (asked once from its formats endpoint), or a built-in list."""
@@ -182,11 +170,6 @@ class GroupDocs(Provider):
         with self._lock:
             self._formats, self._service_names = sorted(set(pairs)), names
         return self._formats
-
-    def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        info["base_url"] = self.base_url
-        return info
 
     def check(self, request: ConversionRequest) -> None:
         super().check(request)
@@ -264,10 +247,7 @@ class GroupDocs(Provider):
 
     def close(self) -> None:
         self.http.close()
-        with self._lock:
-            if self._cleanup is not None:
-                self._cleanup()
-                self._cache = self._cleanup = None
+        self.remove_cache()
 
     # -- storage -----------------------------------------------------------------------------
     def storage_url(self, path: str) -> str:

@@ -22,14 +22,11 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import tempfile
 import threading
 import time
 import uuid
-import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, Iterable
 
 from ..errors import (
@@ -43,13 +40,15 @@ from ..errors import (
 )
 from ..fileformats import IMAGE_FORMATS, media_type
 from ..outputs import Output
-from ..status import Availability, JobStatus, from_onlineconvert, from_onlineconvert_output
-from .base import Capability, ConversionRequest, JobSnapshot, Provider
+from ..status import (
+    Availability,
+    JobStatus,
+    from_onlineconvert,
+    from_onlineconvert_output,
+)
+from .base import Capability, ConversionRequest, JobSnapshot
+from .cloud import CloudProvider
 from .http import HttpClient
-
-#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER,
-#: repeated so that adapters never import the simulator package).
-SIMULATOR_HEADER = "X-Docconvert-Simulator"
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class _JobInfo:
     source_name: str
 
 
-class OnlineConvert(Provider):
+class OnlineConvert(CloudProvider):
     """online-convert.com / API2Convert API v2.
 
     The API key comes from ``api_key=`` or ``ONLINE_CONVERT_API_KEY``;
@@ -105,9 +104,12 @@ class OnlineConvert(Provider):
     ):
         if download_encoding not in ("binary", "base64"):
             raise ValueError("download_encoding must be 'binary' or 'base64'")
-        self.base_url = (base_url or os.environ.get("ONLINE_CONVERT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        super().__init__(
+            (base_url or os.environ.get("ONLINE_CONVERT_BASE_URL") or DEFAULT_BASE_URL),
+            simulator=simulator,
+            cache_dir=cache_dir,
+        )
         self._api_key = api_key or os.environ.get("ONLINE_CONVERT_API_KEY") or None
-        self._simulator = simulator
         self.poll_interval = poll_interval
         self.download_encoding = download_encoding
         self.http = HttpClient(
@@ -116,35 +118,12 @@ class OnlineConvert(Provider):
         )
         self._jobs: dict[str, _JobInfo] = {}
         self._lock = threading.Lock()
-        self.http.session.hooks["response"].append(self._notice_simulator)
-        self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
-        self._cleanup: weakref.finalize | None = None
+        self.watch_for_simulator(self.http)
 
     # -- description -----------------------------------------------------------------
     @property
     def configured(self) -> bool:
         return self._api_key is not None
-
-    @property
-    def is_simulator(self) -> bool:
-        """True when built for a simulator, or once any answer came from one."""
-        return self._simulator
-
-    def _notice_simulator(self, response, *args, **kwargs):
-        if response.headers.get(SIMULATOR_HEADER):
-            self._simulator = True
-        return response
-
-    @property
-    def cache(self) -> Path:
-        """The private folder (mode 0700) for request bodies and downloaded results, made on first use."""
-        with self._lock:
-            if self._cache is None:
-                self._cache = Path(tempfile.mkdtemp(prefix="docconvert-onlineconvert-"))
-                self._cleanup = weakref.finalize(self, shutil.rmtree, self._cache, True)
-            cache = self._cache
-        cache.mkdir(parents=True, exist_ok=True)
-        return cache
 
     def capabilities(self) -> Iterable[Capability]:
         caps = {Capability("convert", src, dst) for src in IMAGE_FORMATS for dst in _IMAGE_TARGETS if src != dst}
@@ -154,11 +133,6 @@ class OnlineConvert(Provider):
         caps |= {Capability("ocr", src, dst) for src in sorted(IMAGE_FORMATS) + ["pdf"] for dst in ("txt", "pdf")
                  if (src, dst) != ("pdf", "pdf")}
         return sorted(caps, key=lambda c: (c.task, c.source, c.target))
-
-    def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        info["base_url"] = self.base_url
-        return info
 
     def check(self, request: ConversionRequest) -> None:
         super().check(request)
@@ -218,10 +192,7 @@ class OnlineConvert(Provider):
 
     def close(self) -> None:
         self.http.close()
-        with self._lock:
-            if self._cleanup is not None:
-                self._cleanup()
-                self._cache = self._cleanup = None
+        self.remove_cache()
 
     # -- submission steps ------------------------------------------------------------
     def _create(self, spec: dict) -> dict:

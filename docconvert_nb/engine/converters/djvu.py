@@ -114,7 +114,7 @@ def text_leaves(nodes) -> list[PlacedWord]:
     for node in nodes:
         if not isinstance(node, list) or len(node) < 6:
             continue
-        kind, box, rest = node[0], node[1:5], node[5:]
+        box, rest = node[1:5], node[5:]
         if rest and isinstance(rest[-1], str) and not any(isinstance(r, list) for r in rest):
             if rest[-1].strip() and all(isinstance(v, int) for v in box):
                 leaves.append(PlacedWord(rest[-1].strip(), *box))
