@@ -72,6 +72,18 @@ def uno_available() -> bool:
     return _uno_checked
 
 
+def _office_pipes() -> set[Path]:
+    """LibreOffice's single-instance IPC sockets of this user in /tmp."""
+    return set(Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_*"))
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        proc.send_signal(sig)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -94,6 +106,7 @@ class OfficeServer:
         self._bridge: subprocess.Popen | None = None
         self._replies: queue.Queue = queue.Queue()
         self._profile: Path | None = None
+        self._pipes: set[Path] = set()
         self._port = 0
         self.starts = 0  # how many times an office was started (restarts included)
         self.conversions = 0
@@ -129,17 +142,21 @@ class OfficeServer:
             self._profile = Path(tempfile.mkdtemp(prefix="docconvert-office-profile-"))
             port = _free_port()
             self._port = port
+            pipes_before = _office_pipes()
             self._office = self._launch_office(binary, port)
             self._bridge = subprocess.Popen(
                 [UNO_PYTHON, str(BRIDGE), str(port), str(self.startup_timeout)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 start_new_session=True, text=True, bufsize=1,
+                env={**os.environ, "TMPDIR": str(self._office_tmp())},
             )
             self._replies = queue.Queue()
             threading.Thread(target=self._read_replies, args=(self._bridge, self._replies),
                              daemon=True, name="docconvert-office-bridge").start()
             self.starts += 1
             reply = self._next_reply(self.startup_timeout + 5, "start")
+            # The office's IPC pipe lives in /tmp whatever TMPDIR says; remember it to remove it on stop.
+            self._pipes = _office_pipes() - pipes_before
             if not reply.get("ready"):
                 self.stop()
                 raise ToolFailed(f"LibreOffice did not start: {reply.get('error', 'no answer')}")
@@ -151,7 +168,14 @@ class OfficeServer:
              f"--accept=socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_limits,
+            # Its pipe and temp files go inside the profile, which stop() removes even after a kill.
+            env={**os.environ, "TMPDIR": str(self._office_tmp())},
         )
+
+    def _office_tmp(self) -> Path:
+        tmp = self._profile / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
 
     def stop(self) -> None:
         """Stop the office and the bridge and remove the profile."""
@@ -159,11 +183,15 @@ class OfficeServer:
             for proc in (self._bridge, self._office):
                 if proc is None:
                     continue
-                if proc.poll() is None:
+                # SIGTERM first: LibreOffice then removes its IPC pipe from /tmp (a SIGKILL leaves it).
+                if proc is self._office and proc.poll() is None:
+                    _signal_group(proc, signal.SIGTERM)
                     try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        proc.kill()
+                        proc.wait(timeout=3)
+                    except subprocess.TimeoutExpired:
+                        pass
+                if proc.poll() is None:
+                    _signal_group(proc, signal.SIGKILL)
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
@@ -175,6 +203,9 @@ class OfficeServer:
                         except OSError:
                             pass
             self._office = self._bridge = None
+            for pipe in self._pipes:
+                pipe.unlink(missing_ok=True)
+            self._pipes = set()
             if self._profile is not None:
                 shutil.rmtree(self._profile, ignore_errors=True)
                 self._profile = None

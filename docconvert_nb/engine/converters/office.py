@@ -117,7 +117,9 @@ def convert_cold(ctx: ConversionContext, timeout: float) -> Path:
         args.append(f"--infilter=Text - txt - csv (StarCalc):{csv_import_options(ctx)}")
     args += ["--convert-to", convert_to, "--outdir", str(outdir), str(ctx.input_path)]
     try:
-        ctx.run_tool(args, timeout=timeout, memory_mb=office_server.OFFICE_MEMORY_MB)
+        # TMPDIR inside the job's folder: LibreOffice's pipe and temp files go where they are cleaned up.
+        ctx.run_tool(args, timeout=timeout, memory_mb=office_server.OFFICE_MEMORY_MB,
+                     env={"TMPDIR": str(ctx.workdir)})
     except tools.ToolFailed as exc:
         raise DocconvertError(f"LibreOffice could not convert the document ({exc})") from None
     produced = outdir / (ctx.input_path.stem + ".pdf")
