@@ -1,0 +1,77 @@
+"""The notebook layer: how jobs and groups display.
+
+:func:`mimebundle` is the display hook the package installs for
+:class:`~docconvert_nb.jobs.Job` and :class:`~docconvert_nb.jobs.JobGroup`.
+Every bundle carries ``text/plain`` and a static ``text/html`` card (what
+plain IPython, nbconvert and GitHub show); inside a running Jupyter kernel
+with ipywidgets it also carries the live widget view. The decision is made
+at display time, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..jobs import Job, JobGroup
+from . import html
+
+log = logging.getLogger(__name__)
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel that can talk to a frontend (comms), False in scripts and terminals."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    return type(shell).__name__ == "ZMQInteractiveShell" or getattr(shell, "kernel", None) is not None
+
+
+def widgets_available() -> bool:
+    """True when ipywidgets 8 can be imported."""
+    try:
+        import ipywidgets
+    except ImportError:
+        return False
+    return int(ipywidgets.__version__.split(".")[0]) >= 8
+
+
+def static_bundle(obj: Job | JobGroup) -> dict[str, str]:
+    """``text/plain`` and ``text/html`` of a job or group: a snapshot, no widget."""
+    if isinstance(obj, JobGroup):
+        return {"text/plain": html.group_text(obj), "text/html": html.group_html(obj)}
+    return {"text/plain": html.job_text(obj), "text/html": html.job_html(obj)}
+
+
+def widget(obj: Job | JobGroup):
+    """The live ipywidgets view of a job or group (to embed in your own layout)."""
+    from .widgets import widget_for
+
+    return widget_for(obj)
+
+
+def mimebundle(obj: Job | JobGroup, include=None, exclude=None) -> dict[str, Any]:
+    """The display bundle of a job or group: live widget (in a kernel), HTML card, text."""
+    bundle: dict[str, Any] = static_bundle(obj)
+    if in_kernel() and widgets_available():
+        try:
+            view = widget(obj)._repr_mimebundle_()
+        except Exception:  # a broken frontend link must not hide the job
+            log.exception("could not build the live view; showing the static card")
+        else:
+            if WIDGET_MIME in view:
+                bundle[WIDGET_MIME] = view[WIDGET_MIME]
+    if include:
+        bundle = {k: v for k, v in bundle.items() if k in include}
+    if exclude:
+        bundle = {k: v for k, v in bundle.items() if k not in exclude}
+    return bundle
+
+
+__all__ = ["WIDGET_MIME", "in_kernel", "mimebundle", "static_bundle", "widget", "widgets_available"]
