@@ -21,6 +21,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ class DocconvertMagics(Magics):
             %%convert --to pdf --name invoice.html
             <h1>Invoice 42</h1><p>Total: 12.50</p>
 
-        In a cell magic the cell's text (HTML, Markdown, CSV, plain text...) is
+        In a cell magic the cell's text (HTML, CSV, RTF: any text format the provider reads) is
         the document; ``--name`` gives its file name and so its format.
         """
         args = _parse(self.convert, line)
@@ -420,30 +421,30 @@ def providers_frame():
     return frame[columns]
 
 
-_registered: dict[int, DocconvertMagics] = {}
-
-
 def load_ipython_extension(ipython) -> None:
     """Register the magics (``%load_ext docconvert_nb``); %config sees DocconvertMagics."""
-    if id(ipython) in _registered:
+    if isinstance(ipython.magics_manager.registry.get(DocconvertMagics.__name__), DocconvertMagics):
         return
-    magics = DocconvertMagics(shell=ipython)
-    ipython.register_magics(magics)
-    if magics not in ipython.configurables:
-        ipython.configurables.append(magics)
-    _registered[id(ipython)] = magics
+    try:
+        magics = DocconvertMagics(shell=ipython)
+    except TraitError as exc:  # a bad `%config DocconvertMagics...` earlier in the session
+        print(f"docconvert_nb: ignoring the DocconvertMagics settings: {exc}", file=sys.stderr)
+        ipython.config.pop(DocconvertMagics.__name__, None)
+        # Magics.__init__ joined shell.configurables before failing: drop the broken instance.
+        ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, DocconvertMagics)]
+        magics = DocconvertMagics(shell=ipython)
+    ipython.register_magics(magics)  # Magics.__init__ already made it one of shell.configurables
 
 
 def unload_ipython_extension(ipython) -> None:
     """Remove the magics again (``%unload_ext docconvert_nb``)."""
-    magics = _registered.pop(id(ipython), None)
-    if magics is None:
+    magics = ipython.magics_manager.registry.pop(DocconvertMagics.__name__, None)
+    if not isinstance(magics, DocconvertMagics):
         return
-    for kind, names in (("line", ("convert", "ocr", "table", "docconvert")), ("cell", ("convert",))):
+    for kind, names in magics.magics.items():
         table = ipython.magics_manager.magics[kind]
         for name in names:
-            if table.get(name) == getattr(magics, name, None):
-                table.pop(name, None)
+            table.pop(name, None)
     if magics in ipython.configurables:
         ipython.configurables.remove(magics)
 
