@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import logging
 import os
 import sys
 import threading
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"docconvert-nb {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log details, with tracebacks, of what the library does")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def job_command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     from .errors import DocconvertError
 
+    restore_logging = configure_logging(args.verbose)
     try:
         return args.handler(args)
     except UsageProblem as exc:
@@ -147,6 +151,40 @@ def main(argv: list[str] | None = None) -> int:
     except (DocconvertError, OSError) as exc:
         _error(_one_line(exc))
         return EXIT_JOB_FAILED
+    finally:
+        restore_logging()
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records as one line: the failed job is reported by us, its traceback is noise."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"docconvert-nb: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+
+
+def configure_logging(verbose: bool):
+    """The library's warnings on stderr as single lines; everything, with tracebacks, with -v.
+
+    Returns a function restoring the logger as it was (for callers of main() in-process).
+    """
+    logger = logging.getLogger("docconvert_nb")
+    before = (logger.level, list(logger.handlers), logger.propagate)
+    handler = logging.StreamHandler(sys.stderr)
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        logger.setLevel(logging.DEBUG)
+    else:
+        handler.setFormatter(_OneLineFormatter())
+        logger.setLevel(logging.WARNING)
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+
+    def restore() -> None:
+        logger.setLevel(before[0])
+        logger.handlers[:] = before[1]
+        logger.propagate = before[2]
+
+    return restore
 
 
 def _error(message: str) -> None:
