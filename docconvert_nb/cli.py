@@ -19,7 +19,6 @@ import argparse
 import glob
 import json
 import logging
-import os
 import sys
 import threading
 from dataclasses import asdict

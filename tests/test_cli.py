@@ -234,3 +234,23 @@ def test_main_in_process_converts_and_leaves_logging_as_it_was(work, tmp_path, c
     assert capsys.readouterr().out.strip() == str(tmp_path / "gifs" / "page one.gif")
     assert Image.open(tmp_path / "gifs" / "page one.gif").size == (500, 300)
     assert (logger.level, list(logger.handlers), logger.propagate) == before
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_is_one_bar_redrawn_in_place(work):
+    from docconvert_nb import convert_many
+    from docconvert_nb.cli import Progress
+
+    stream = _Terminal()
+    progress = Progress(stream)
+    group = convert_many([work / "page one.png", work / "missing.png"], "png")
+    progress.follow(group)
+    group.wait(60)
+    progress.close()
+    text = stream.getvalue()
+    assert text.endswith("\r[########################] 2/2 done, 1 failed\n")
+    assert "\n" not in text[:-1]  # every update before the end redraws the same line

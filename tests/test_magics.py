@@ -7,7 +7,6 @@ spaces; every check opens the output and compares it with what was drawn.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -40,6 +39,8 @@ class RaisingShell(InteractiveShell):
 def shell():
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
+    if InteractiveShell.initialized() and not isinstance(InteractiveShell.instance(), RaisingShell):
+        InteractiveShell.clear_instance()  # another module's plain shell: the singleton must be ours
     ip = RaisingShell.instance(config=config)
     ip.run_cell("%load_ext docconvert_nb")
     yield ip
@@ -312,5 +313,5 @@ def test_an_executed_notebook_runs_the_magics_and_stops_at_an_error(tmp_path):
     assert "Apple" in frame_text and "0.75" in frame_text
     error = failing.outputs[0]
     assert error["output_type"] == "error" and error["ename"] == "MagicError"
-    assert error["traceback"] == [f"FileNotFoundError: no such file: in here/missing.png"]
+    assert error["traceback"] == ["FileNotFoundError: no such file: in here/missing.png"]
     assert after.execution_count is None and not after.outputs
