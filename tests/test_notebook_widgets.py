@@ -1,0 +1,312 @@
+"""Live job and group widgets: state asserted through traits, for scripted and real jobs.
+
+The scripted provider and job helpers here are shared with test_notebook_reprs.py.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import docconvert_nb as dc
+from docconvert_nb.documents import ConversionRequest, Source
+from docconvert_nb.jobs import Job, JobGroup
+from docconvert_nb.notebook import mimebundle, widgets
+from docconvert_nb.notebook.throttle import Throttle
+from docconvert_nb.notebook.widgets import JobGroupWidget, JobWidget, widget_for
+from docconvert_nb.outputs import Output
+from docconvert_nb.providers.base import Capability, JobSnapshot, Provider
+from docconvert_nb.status import JobStatus
+
+from .helpers import image_bytes
+
+
+class ScriptedProvider(Provider):
+    """Reports whatever the test applies; records cancel/delete calls."""
+
+    name = "scripted"
+    label = "Scripted service"
+    can_cancel = True
+
+    def __init__(self, can_cancel: bool = True):
+        self.can_cancel = can_cancel
+        self.canceled: list[str] = []
+        self.deleted: list[str] = []
+
+    def capabilities(self):
+        return [Capability("convert", "png", "pdf")]
+
+    def submit(self, request):
+        return "job-0001"
+
+    def status(self, job_id):
+        return JobSnapshot(status=None)
+
+    def delete(self, job_id):
+        self.deleted.append(job_id)
+
+    def cancel(self, job_id):
+        self.canceled.append(job_id)
+
+
+def scripted_job(provider=None, *, name="scan.png", job_id="job-0001", options=None) -> Job:
+    request = ConversionRequest(Source.from_input(image_bytes(), name=name), "pdf", options=options or {})
+    job = Job(request, provider or ScriptedProvider())
+    job._set_id(job_id)
+    return job
+
+
+def pdf_output(name="scan.pdf", data=b"%PDF-1.4 scripted\n", **metadata) -> Output:
+    return Output(name=name, content_type="application/pdf", size=len(data), metadata=metadata,
+                  _opener=lambda: io.BytesIO(data))
+
+
+def complete(job: Job, *outputs: Output) -> None:
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=list(outputs or [pdf_output()])))
+
+
+def fail(job: Job, *errors: str) -> None:
+    job._apply(JobSnapshot(status=JobStatus.FAILED, message="failed", errors=list(errors or ["page 1 is damaged"])))
+
+
+# -- job widget ------------------------------------------------------------------------------
+
+
+
+def output_rows(widget: JobWidget) -> list[str]:
+    """The text of each output row's label (the last child is the 'save to' box)."""
+    return [row.children[0].value for row in widget.outputs_box.children if hasattr(row, "children")]
+
+
+def test_queued_processing_completed_through_traits():
+    job = scripted_job()
+    widget = JobWidget(job, interval=0)
+    assert (widget.status, widget.badge_style) == ("queued", "info")
+    assert "job-0001" in widget.header.value and "scan.png" in widget.header.value and "pdf" in widget.header.value
+    assert "Scripted service" in widget.header.value
+    assert widget.action.description == "Cancel" and not widget.action.disabled
+    assert widget.outputs_box.children == ()
+
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING, progress=0.4))
+    assert widget.status == "processing" and widget.bar.value == pytest.approx(0.4)
+    assert widget.bar.bar_style == "info" and "40%" in widget.header.value
+
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[pdf_output(pages=3)]))
+    assert (widget.status, widget.badge_style, widget.bar.bar_style) == ("completed", "success", "success")
+    assert widget.bar.value == 1.0
+    rows = output_rows(widget)
+    assert len(rows) == 1 and "scan.pdf" in rows[0] and "application/pdf" in rows[0] and "18 B" in rows[0]
+    save, preview = widget.outputs_box.children[0].children[1:]
+    assert (save.description, preview.description) == ("Save", "Preview")
+    assert not save.disabled and not preview.disabled
+    assert widget.action.description == "Delete" and not widget.action.disabled
+    assert widget.messages.value.count("<li") == 0
+
+
+def test_failure_shows_errors_and_stays_red_after_delete():
+    provider = ScriptedProvider()
+    job = scripted_job(provider)
+    widget = JobWidget(job, interval=0)
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job._apply(JobSnapshot(status=JobStatus.FAILED, message="failed", errors=["page 2 is damaged"],
+                           warnings=["low resolution"]))
+    assert (widget.status, widget.badge_style, widget.bar.bar_style) == ("failed", "danger", "danger")
+    assert "page 2 is damaged" in widget.messages.value and "low resolution" in widget.messages.value
+    assert widget.action.description == "Delete" and not widget.action.disabled
+
+    widget.action.click()
+    assert provider.deleted == ["job-0001"] and job.status is JobStatus.DELETED
+    assert widget.status == "deleted" and widget.bar.bar_style == "danger"  # failure is sticky
+    assert widget.action.description == "Deleted" and widget.action.disabled
+
+
+def test_cancel_only_while_running_and_only_where_possible():
+    provider = ScriptedProvider()
+    job = scripted_job(provider)
+    widget = JobWidget(job, interval=0)
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    assert widget.action.description == "Cancel" and not widget.action.disabled
+    widget.action.click()
+    assert provider.canceled == ["job-0001"]
+    assert (widget.status, widget.badge_style) == ("canceled", "warning")
+    assert widget.action.description == "Delete"
+
+    stubborn = scripted_job(ScriptedProvider(can_cancel=False))
+    stubborn_widget = JobWidget(stubborn, interval=0)
+    assert stubborn_widget.action.description == "Cancel" and stubborn_widget.action.disabled
+    assert "cannot cancel" in stubborn_widget.action.tooltip
+
+
+def test_widget_stops_listening_once_final():
+    job = scripted_job()
+    JobWidget(job, interval=0)
+    assert len(job._callbacks) == 1
+    complete(job)
+    assert job._callbacks == []
+
+
+def test_bursts_of_changes_are_throttled_and_the_last_state_arrives():
+    job = scripted_job()
+    widget = JobWidget(job, interval=0.25)
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    for step in range(1, 101):
+        job._apply(JobSnapshot(status=JobStatus.PROCESSING, progress=step / 100))
+    assert widget.redraws <= 3  # initial draw, first change, maybe one trailing
+    deadline = time.monotonic() + 5
+    while widget.bar.value != 1.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert widget.bar.value == 1.0 and widget.redraws <= 5
+
+
+def test_throttle_folds_calls_into_one_trailing_call():
+    calls = []
+    now = [100.0]
+    throttle = Throttle(lambda: calls.append(now[0]), interval=0.25, clock=lambda: now[0])
+    throttle.trigger()
+    assert calls == [100.0]
+    for _ in range(10):
+        throttle.trigger()  # within the interval: one trailing call is scheduled
+    assert calls == [100.0]
+    now[0] = 100.3
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert calls == [100.0, 100.3]
+
+
+def test_save_writes_the_output_and_reports_errors(tmp_path):
+    job = scripted_job()
+    widget = JobWidget(job, interval=0)
+    complete(job, pdf_output(data=b"%PDF-1.4 hello"))
+    widget.save_dir.value = str(tmp_path / "out dir")
+    widget.outputs_box.children[0].children[1].click()
+    assert (tmp_path / "out dir" / "scan.pdf").read_bytes() == b"%PDF-1.4 hello"
+    assert "Saved scan.pdf" in widget.output_area.outputs[0]["data"]["text/plain"]
+
+    (tmp_path / "a file").write_text("x")
+    widget.save_dir.value = str(tmp_path / "a file")
+    widget.outputs_box.children[0].children[1].click()
+    message = widget.output_area.outputs[0]["data"]["text/plain"]
+    assert message.startswith("Could not save scan.pdf")
+
+
+def test_preview_of_a_real_embedded_job(provider):
+    job = dc.convert(image_bytes(size=(200, 120)), to="pdf", provider=provider, name="red.png")
+    widget = JobWidget(job, interval=0)
+    job.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while widget.status != "completed" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert widget.status == "completed" and "red.pdf" in output_rows(widget)[0]
+    widget.outputs_box.children[0].children[2].click()
+    data = widget.output_area.outputs[0]["data"]
+    assert "<img" in data["text/html"] and "red.pdf" in data["text/plain"]
+
+
+def test_preview_that_fails_says_why():
+    job = scripted_job()
+    widget = JobWidget(job, interval=0)
+
+    def broken():
+        raise OSError("connection reset")
+
+    complete(job, Output(name="scan.pdf", content_type="application/pdf", size=10, _opener=broken))
+    widget.preview_output(job.outputs[0])
+    text = widget.output_area.outputs[0]["data"]["text/plain"]
+    assert text.startswith("No preview of scan.pdf") and "connection reset" in text
+
+
+def test_widget_text_reads_like_the_job_and_is_shared():
+    job = scripted_job()
+    widget = widget_for(job)
+    assert widget_for(job) is widget
+    text = widget._repr_mimebundle_()["text/plain"]
+    assert text.startswith("<Job job-0001 scripted: scan.png → pdf queued")
+    assert "HBox" not in text and "VBox" not in text
+
+
+def test_bundle_in_a_kernel_has_the_live_view_plus_fallbacks(monkeypatch):
+    from docconvert_nb import notebook
+
+    monkeypatch.setattr(notebook, "in_kernel", lambda: True)
+    job = scripted_job()
+    bundle = mimebundle(job)
+    assert bundle[notebook.WIDGET_MIME]["model_id"] == widget_for(job).model_id
+    assert bundle["text/plain"].startswith("<Job job-0001") and "docconvert-job" in bundle["text/html"]
+
+    monkeypatch.setattr(notebook, "widgets_available", lambda: False)
+    assert notebook.WIDGET_MIME not in mimebundle(job)
+
+
+# -- group widget ----------------------------------------------------------------------------
+
+def thousand_jobs() -> JobGroup:
+    provider = ScriptedProvider()
+    jobs = [scripted_job(provider, name=f"page-{i:04d}.png", job_id=f"job-{i:04d}") for i in range(1000)]
+    return JobGroup(jobs, name="scans")
+
+
+def test_group_of_a_thousand_is_one_paginated_table():
+    group = thousand_jobs()
+    widget = JobGroupWidget(group, interval=0)
+    assert widget.bar.max == 1000 and widget.bar.value == 0 and widget.bar.bar_style == "info"
+    assert widget.table.value.count("<tr") == 21  # header + 20 rows
+    assert "page-0000.png" in widget.table.value and "page-0020.png" not in widget.table.value
+    assert widget.page_label.value.startswith("1–20 of 1000") and widget.prev_button.disabled
+    ET.fromstring(widget.table.value)
+
+    widget.next_button.click()
+    assert widget.page == 1 and "page-0020.png" in widget.table.value and not widget.prev_button.disabled
+    widget.go_to(10_000)
+    assert widget.page == 49 and widget.next_button.disabled and "page-0999.png" in widget.table.value
+
+    for job in group[:10]:
+        complete(job)
+    fail(group[10], "unreadable scan")
+    assert widget.bar.value == 11 and widget.bar.bar_style == "danger"
+    assert "10 completed" in widget.header.value and "1 failed" in widget.header.value
+    assert "989 queued" in widget.header.value
+
+    widget.show.value = "failed"
+    assert widget.page == 0 and widget.table.value.count("<tr") == 2
+    assert "page-0010.png" in widget.table.value and "unreadable scan" in widget.table.value
+
+
+def test_group_widget_finishes_and_keeps_failure_red():
+    provider = ScriptedProvider()
+    group = JobGroup([scripted_job(provider, job_id=f"j{i}") for i in range(3)])
+    widget = JobGroupWidget(group, interval=0)
+    fail(group[0])
+    complete(group[1])
+    complete(group[2])
+    assert widget.bar.value == 3 and widget.bar.bar_style == "danger"
+    assert all(job._callbacks == [group._job_changed] for job in group)
+    assert group._callbacks == []  # the widget unsubscribed once everything was final
+
+
+def test_group_redraws_are_throttled_with_many_changes():
+    group = thousand_jobs()
+    widget = JobGroupWidget(group, interval=0.25)
+    for job in group:
+        complete(job)
+    assert widget.redraws <= 3
+    deadline = time.monotonic() + 5
+    while widget.bar.value != 1000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert widget.bar.value == 1000 and widget.bar.bar_style == "success"
+
+
+def test_real_group_from_convert_many(provider):
+    group = dc.convert_many([image_bytes(), image_bytes(color=(0, 0, 200))], to="pdf", provider=provider)
+    widget = widget_for(group)
+    assert isinstance(widget, widgets.JobGroupWidget)
+    group.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while widget.bar.value != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert widget.bar.value == 2 and widget.bar.bar_style == "success"
+    assert widget.table.value.count("completed") >= 2
