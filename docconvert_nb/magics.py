@@ -255,16 +255,15 @@ class DocconvertMagics(Magics):
     def _assign_when_complete(self, job: Job, name: str) -> None:
         """Put ``job``'s DataFrame into the user namespace once it completes (on the tracker's thread)."""
         once = threading.Lock()
-        done = []
+        done: list[bool] = []
 
         def on_change(changed: Job) -> None:
             if not changed.status.is_terminal:
                 return
-            with once:
+            with once:  # the tracker and this thread may both see the final state
                 if done:
                     return
                 done.append(True)
-            unsubscribe()
             if not changed.ok:
                 return
             try:
@@ -274,6 +273,8 @@ class DocconvertMagics(Magics):
 
         unsubscribe = job.on_change(on_change)
         on_change(job)  # the job may have finished before we subscribed
+        if done:
+            unsubscribe()
 
     # -- %docconvert ------------------------------------------------------------------
     @magic_arguments()
