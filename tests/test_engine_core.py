@@ -8,7 +8,7 @@ import pytest
 import docconvert_nb as dc
 from docconvert_nb.documents import ConversionRequest, Source
 from docconvert_nb.engine import Engine
-from docconvert_nb.engine.registry import Registry, Converter
+from docconvert_nb.engine.registry import Converter, Option, Registry
 from docconvert_nb.engine.store import JobStore
 from docconvert_nb.outputs import safe_filename
 from docconvert_nb.providers.embedded import EmbeddedProvider
@@ -175,3 +175,22 @@ def test_cancel_kills_the_running_tool(tmp_path):
     assert engine.get(job_id).job_status is JobStatus.CANCELED
     engine.shutdown(wait=True)
     assert time.monotonic() - began < 5  # not the 30 s the tool would have slept
+
+
+@pytest.mark.parametrize(
+    "option, text, expected",
+    [
+        (Option("dpi", (int, float), 150), "200", 200),
+        (Option("dpi", (int, float), 150), "72.5", 72.5),
+        (Option("quality", int, 90), "50", 50),
+        (Option("ocr", bool, True), "false", False),
+        (Option("pages", (str, int), None), "1-3", "1-3"),
+    ],
+)
+def test_options_given_as_text_are_coerced(option, text, expected):
+    assert option.coerce(text) == expected
+
+
+def test_text_that_is_no_number_is_refused():
+    with pytest.raises(dc.InvalidOptions, match="takes int or float"):
+        Option("dpi", (int, float), 150).coerce("high")

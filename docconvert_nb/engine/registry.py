@@ -33,12 +33,16 @@ class Option:
                 return True
             if lowered in ("false", "no", "0", "off"):
                 return False
-        elif isinstance(value, str) and self.type in (int, float):
-            try:
-                value = self.type(value)
-            except ValueError:
-                pass
         types = self.type if isinstance(self.type, tuple) else (self.type,)
+        if isinstance(value, str) and str not in types:
+            # Values from magics and the command line arrive as text: "200" for dpi=(int, float).
+            for numeric in (int, float):
+                if numeric in types:
+                    try:
+                        value = numeric(value)
+                        break
+                    except ValueError:
+                        pass
         if float in types and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if value is not None and not isinstance(value, types):
