@@ -1,0 +1,101 @@
+"""Jobs in a real kernel: executed headless with nbclient, interrupted, and with 1,000 jobs tracked."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from docconvert_nb.notebook import WIDGET_MIME
+
+from ._jupyterlab import SLOW_PROVIDER, Kernel, kernel_manager
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def run_notebook(cells: list[str], tmp_path) -> nbformat.NotebookNode:
+    notebook = new_notebook(cells=[new_code_cell(code) for code in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    manager, env = kernel_manager(tmp_path / "jupyter")
+    client = NotebookClient(notebook, km=manager, timeout=120, store_widget_state=True,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=env)
+    nbformat.validate(notebook)
+    return notebook
+
+
+@pytest.mark.slow
+def test_notebook_shows_live_job_saves_widget_state_and_html_fallback(tmp_path):
+    notebook = run_notebook([
+        "import docconvert_nb as dc\nfrom docconvert_nb.samples import text_page",
+        # displayed while it is still running: the widget must reach 'completed' by itself
+        "job = dc.convert(text_page('Hello from a kernel'), to='pdf', name='hello.png')\njob",
+        "job.wait(timeout=60)\nprint('waited', job.status)",
+        "again = await job\nprint('awaited', again is job)",
+        "group = dc.convert_many([text_page(f'page {n}') for n in range(3)], to='pdf', name='three')\ngroup",
+        "done = await group\nprint('group', done.summary())",
+        "import time; time.sleep(1.0)  # let the last throttled redraws land before the state is saved",
+        "job",
+    ], tmp_path)
+    cells = notebook.cells
+    stdout = lambda cell: "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")  # noqa: E731
+    assert "waited completed" in stdout(cells[2])
+    assert "awaited True" in stdout(cells[3])
+    assert "group 3/3 done (3 completed)" in stdout(cells[5])
+
+    # the job's display: live view + useful HTML card + text
+    data = cells[1].outputs[0]["data"]
+    assert WIDGET_MIME in data and data["text/plain"].startswith("<Job ")
+    assert "docconvert-job" in data["text/html"] and "hello.png" in data["text/html"]
+    final = cells[7].outputs[0]["data"]
+    assert "completed" in final["text/html"] and "hello.pdf" in final["text/html"]
+
+    # the saved widget state holds the final state of the card shown before the job finished
+    state = notebook.metadata["widgets"][WIDGET_STATE]["state"]
+    model = state[data[WIDGET_MIME]["model_id"]]
+    headers = [state[ref.removeprefix("IPY_MODEL_")]["state"]["value"] for ref in model["state"]["children"]
+               if state[ref.removeprefix("IPY_MODEL_")]["model_name"] == "HTMLModel"]
+    assert any("completed" in value and "hello.png" in value for value in headers)
+    group_model = state[cells[4].outputs[0]["data"][WIDGET_MIME]["model_id"]]
+    bars = [state[ref.removeprefix("IPY_MODEL_")]["state"] for ref in group_model["state"]["children"]
+            if state[ref.removeprefix("IPY_MODEL_")]["model_name"] == "IntProgressModel"]
+    assert bars and bars[0]["value"] == 3 and bars[0]["bar_style"] == "success"
+
+    # small: no multi-MB payloads anywhere in the saved notebook
+    assert len(json.dumps(notebook)) < 300_000
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kernel")
+    kernel = Kernel(root)
+    setup = kernel.execute("import docconvert_nb as dc\n" + SLOW_PROVIDER)
+    assert setup["status"] == "ok", setup
+    yield kernel
+    kernel.shutdown()
+
+
+@pytest.mark.slow
+def test_interrupting_wait_leaves_the_job_tracked(kernel):
+    started = kernel.execute("slow = dc.convert(PNG, to='pdf', provider=SlowProvider(4.0))\nprint(slow.status)")
+    assert started["status"] == "ok"
+    reply = kernel.execute_and_interrupt("slow.wait()", after=1.0)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    later = kernel.execute("slow.wait(timeout=30)\nprint(slow.status, slow in dc.jobs(), len(slow.outputs))")
+    assert later["status"] == "ok" and later["stdout"].split() == ["completed", "True", "1"]
+
+
+@pytest.mark.slow
+def test_a_trivial_cell_stays_fast_with_a_thousand_tracked_jobs(kernel):
+    submitted = kernel.execute(
+        "many = dc.convert_many([PNG] * 1000, to='pdf', provider=SlowProvider(3.0), name='many')\nmany")
+    assert submitted["status"] == "ok"
+    assert any(WIDGET_MIME in data for data in submitted["data"])  # the group view is live meanwhile
+    latencies = [kernel.execute("1 + 1")["seconds"] for _ in range(5)]
+    assert max(latencies) < 1.0, latencies
+    finished = kernel.execute("many.wait(timeout=120)\nprint(many.summary())")
+    assert re.search(r"1000/1000 done \(1000 completed\)", finished["stdout"]), finished
