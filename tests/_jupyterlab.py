@@ -181,8 +181,21 @@ class JupyterLab:
     def notebook_url(self, relative: str) -> str:
         return f"{self.url}/lab/tree/{relative}?token={self.token}&reset"
 
+    def _write_settings(self) -> None:
+        """Start the notebook's kernel without asking, and never offer news (no network, no popups)."""
+        settings = self.state_dir / "settings"
+        for path, values in {
+            "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+            "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                              "checkForUpdates": False},
+        }.items():
+            target = settings / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values))
+
     def start(self, timeout: float = 90) -> "JupyterLab":
         env = {**os.environ, **isolated_env(self.state_dir)}
+        self._write_settings()
         command = [
             sys.executable, "-m", "jupyterlab",
             "--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
@@ -191,7 +204,10 @@ class JupyterLab:
             "jupyterlab.NeverCheckForUpdate",
             f"--LabApp.workspaces_dir={self.state_dir / 'workspaces'}",
             f"--LabApp.user_settings_dir={self.state_dir / 'settings'}",
+            "--LabApp.extension_manager=readonly",  # no PyPI look-ups from the extension manager
         ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+            command.append("--allow-root")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, env=env, cwd=self.root_dir, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

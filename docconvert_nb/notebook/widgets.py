@@ -145,7 +145,6 @@ class JobWidget(w.VBox):
             self.header.value = html.render("job_header.html.j2", job=view)
             self.bar.value = value
             self.bar.bar_style = style
-            self.bar.description = status
             self._draw_action()
             self.messages.value = html.render("messages.html.j2", job=view)
             self._draw_outputs(view)
