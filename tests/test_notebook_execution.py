@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import nbformat
 import pytest
@@ -92,10 +93,14 @@ def test_interrupting_wait_leaves_the_job_tracked(kernel):
 @pytest.mark.slow
 def test_a_trivial_cell_stays_fast_with_a_thousand_tracked_jobs(kernel):
     submitted = kernel.execute(
-        "many = dc.convert_many([PNG] * 1000, to='pdf', provider=SlowProvider(3.0), name='many')\nmany")
+        "many = dc.convert_many([PNG] * 1000, to='pdf', provider=SlowProvider(2.0), name='many')\nmany")
     assert submitted["status"] == "ok"
     assert any(WIDGET_MIME in data for data in submitted["data"])  # the group view is live meanwhile
-    latencies = [kernel.execute("1 + 1")["seconds"] for _ in range(5)]
+    latencies = []
+    end = time.monotonic() + 4  # while all are polled, then through the wave of completions
+    while time.monotonic() < end:
+        latencies.append(kernel.execute("1 + 1")["seconds"])
+        time.sleep(0.1)
     assert max(latencies) < 1.0, latencies
     finished = kernel.execute("many.wait(timeout=120)\nprint(many.summary())")
     assert re.search(r"1000/1000 done \(1000 completed\)", finished["stdout"]), finished
