@@ -121,12 +121,12 @@ def convert_many(
     save_dir = _writable_dir(save_to)
     jobs = []
     for document in expand(documents):
+        source = None
         try:
-            jobs.append(
-                submit(task, document, to, provider=chosen, save_to=save_dir, options=dict(options))
-            )
+            source = Source.from_input(document)
+            jobs.append(submit(task, source, to, provider=chosen, save_to=save_dir, options=dict(options)))
         except (DocconvertError, OSError) as exc:
-            jobs.append(_failed_job(task, document, to, chosen, exc))
+            jobs.append(_failed_job(task, document, to, chosen, exc, source))
     return JobGroup(jobs, name=name)
 
 
@@ -144,9 +144,11 @@ def expand(documents) -> list:
     return list(documents)
 
 
-def _failed_job(task, document, to, provider, exc) -> Job:
-    label = "document" if isinstance(document, (bytes, bytearray)) else Path(document).name
-    source = Source(name=label, format="unknown", data=b"")
+def _failed_job(task, document, to, provider, exc, source: Source | None = None) -> Job:
+    """A job that failed before reaching the provider, kept so a batch shows every input."""
+    if source is None:
+        label = "document" if isinstance(document, (bytes, bytearray)) else Path(document).name
+        source = Source(name=label, format="unknown", data=b"")
     job = Job(ConversionRequest(source, _formats.normalize(to), task, {}), provider)
     get_tracker().jobs.append(job)
     job._fail(str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {document}")

@@ -159,11 +159,11 @@ class Job:
             if snapshot.progress is not None:
                 self.progress = snapshot.progress
             if snapshot.started_at and not self.started_at:
-                self.started_at = snapshot.started_at
+                self.started_at = self._local_time(snapshot.started_at)
             if self.status == JobStatus.PROCESSING and not self.started_at:
                 self.started_at = _now()
             if self.status.is_terminal and not self.finished_at:
-                self.finished_at = snapshot.finished_at or _now()
+                self.finished_at = self._local_time(snapshot.finished_at or _now())
             if self.status.is_gone:
                 for out in self.outputs:
                     out.availability = (
@@ -180,6 +180,11 @@ class Job:
         if final:
             self._final.set()
         return changed
+
+    def _local_time(self, moment: datetime) -> datetime:
+        """A provider's timestamp kept between submission and now, so a skewed service clock
+        cannot make ``elapsed`` negative or longer than the job has existed."""
+        return min(max(moment, self.submitted_at), _now())
 
     def _state_key(self):
         return (
@@ -222,7 +227,12 @@ class Job:
 
     # -- verbs ---------------------------------------------------------------
     def refresh(self) -> "Job":
-        """Ask the provider for the current state now (the tracker also does this by itself)."""
+        """Ask the provider for the current state now (the tracker also does this by itself).
+
+        A provider with a rate rule of its own may answer "no news" without
+        asking the service: ConvertAPI allows one status poll per job every
+        5 seconds, so a refresh sooner than that leaves the job as it was.
+        """
         if self.id is None:
             return self
         with self._poll_lock:  # never two status calls for one job at once

@@ -1,4 +1,5 @@
 import asyncio
+
 import pytest
 
 import docconvert_nb as dc
@@ -135,6 +136,7 @@ def test_group_aggregates_and_keeps_failures(provider, tmp_path):
     assert sorted(j.source_name for j in group.completed) == ["a.png", "b.gif"]
     failed = {j.source_name: j.errors[0] for j in group.failed}
     assert "empty" in failed["empty.png"]
+    assert {j.source_name: j.source_format for j in group.failed} == {"empty.png": "unknown", "notes.txt": "txt"}
     assert "cannot convert txt to pdf" in failed["notes.txt"]
     assert group.counts() == {"completed": 2, "failed": 2}
     assert "2 completed" in repr(group)
@@ -159,3 +161,15 @@ def test_job_options_mask_secrets(provider):
     from docconvert_nb.redact import mask_options
 
     assert mask_options({"password": "hunter2", "dpi": 72}) == {"password": "***", "dpi": 72}
+
+
+def test_a_skewed_provider_clock_cannot_distort_elapsed(provider):
+    from datetime import timedelta
+
+    job = Job(_request(), provider)
+    future = job.submitted_at + timedelta(days=1)
+    past = job.submitted_at - timedelta(days=1)
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING, started_at=past))
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, finished_at=future))
+    assert job.started_at == job.submitted_at
+    assert 0 <= job.elapsed < 5

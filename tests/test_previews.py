@@ -11,8 +11,15 @@ import docconvert_nb as dc
 from docconvert_nb.api import convert, ocr
 from docconvert_nb.errors import DocconvertError
 from docconvert_nb.outputs import Output
-from docconvert_nb.previews import (BoxesPreview, ComparePreview, PagesPreview, TablesPreview, TextPreview,
-                                    parse_hocr, parse_tsv)
+from docconvert_nb.previews import (
+    BoxesPreview,
+    ComparePreview,
+    PagesPreview,
+    TablesPreview,
+    TextPreview,
+    parse_hocr,
+    parse_tsv,
+)
 
 from .fixtures_tables import EUROPEAN_CSV, hocr_for, multipage_pdf, tsv_for, word_page, workbook_two_sheets
 from .helpers import image_bytes, near

@@ -13,7 +13,8 @@ import uuid
 import pypdfium2 as pdfium
 import pytest
 import requests
-from flask import Flask, request as flask_request
+from flask import Flask
+from flask import request as flask_request
 from werkzeug.serving import make_server
 
 import docconvert_nb as dc

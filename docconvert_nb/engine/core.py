@@ -20,14 +20,14 @@ from typing import Callable
 
 from PIL import Image
 
-from ..errors import DocconvertError, JobNotFound, UnsupportedConversion
 from ..documents import ConversionRequest
+from ..errors import DocconvertError, JobNotFound, UnsupportedConversion
 from ..redact import mask_options
 from ..status import JobStatus
+from . import tools
 from .context import ConversionContext
 from .registry import REGISTRY, Converter, Registry
 from .store import TOMBSTONE_SECONDS, JobRecord, JobStore, OutputRecord
-from . import tools
 
 log = logging.getLogger(__name__)
 

@@ -126,8 +126,10 @@ def doctor() -> DoctorReport:
     Each line says whether the tool is found, its version and path, what it
     is for, and when missing the exact ``apt-get`` command that installs it.
     """
-    from . import converters  # noqa: F401  (registers the tools)
-    from . import office_server
+    from . import (
+        converters,  # noqa: F401  (registers the tools)
+        office_server,
+    )
     from .converters import _tesseract
 
     report = DoctorReport()

@@ -31,8 +31,8 @@ from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError
 from ..fileformats import SNIFF_BYTES, detect, extension
 from ..providers.aspose import LANGUAGES
+from ._common import TokenIssuer, mark_as_simulator, new_guid
 from .base import Simulator
-from ._common import mark_as_simulator, TokenIssuer, new_guid
 
 RETENTION = 24 * 3600.0
 

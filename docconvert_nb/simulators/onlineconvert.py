@@ -34,8 +34,8 @@ from flask import Flask, Response, jsonify, request
 from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError
 from ..fileformats import SNIFF_BYTES, detect, media_type, normalize
+from ._common import is_loopback_url, iso_utc, mark_as_simulator, new_guid
 from .base import Simulator
-from ._common import mark_as_simulator, is_loopback_url, iso_utc, new_guid
 
 RETENTION = 24 * 3600.0
 DOWNLOAD_LIMIT = 10

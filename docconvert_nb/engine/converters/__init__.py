@@ -1,3 +1,3 @@
 """Converter modules; importing this package registers every converter."""
 
-from . import images, pdf, ocr, djvu, tables, office  # noqa: F401
+from . import djvu, images, ocr, office, pdf, tables  # noqa: F401
