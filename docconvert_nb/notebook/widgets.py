@@ -55,7 +55,29 @@ def _message_output(text: str, *, error: bool = False) -> dict[str, Any]:
     return {"output_type": "display_data", "data": {"text/plain": text, "text/html": markup}, "metadata": {}}
 
 
-class JobWidget(w.VBox):
+class _Ticking:
+    """While unfinished, a view redraws itself every ``TICK_SECONDS`` (elapsed time moves on
+    between job changes); at most one tick is pending at a time."""
+
+    _lock: threading.Lock
+    _finished: bool
+    _tick_pending: bool
+
+    def _schedule_tick(self) -> None:
+        with self._lock:
+            if self._tick_pending:
+                return
+            self._tick_pending = True
+        call_later(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        with self._lock:
+            self._tick_pending = False
+        if not self._finished and self.comm is not None:
+            self.refresh()
+
+
+class JobWidget(_Ticking, w.VBox):
     """A compact live card for one :class:`~docconvert_nb.jobs.Job`.
 
     ``status`` and ``badge_style`` mirror what the card shows (handy in
@@ -114,19 +136,6 @@ class JobWidget(w.VBox):
             self._unsubscribe()
         else:
             self._schedule_tick()
-
-    def _schedule_tick(self) -> None:
-        with self._lock:
-            if self._tick_pending:
-                return
-            self._tick_pending = True
-        call_later(TICK_SECONDS, self._tick)
-
-    def _tick(self) -> None:
-        with self._lock:
-            self._tick_pending = False
-        if not self._finished and self.comm is not None:
-            self.refresh()
 
     def _draw(self, view: dict[str, Any]) -> None:
         status = view["status"]
@@ -230,7 +239,7 @@ class JobWidget(w.VBox):
         super().close()
 
 
-class JobGroupWidget(w.VBox):
+class JobGroupWidget(_Ticking, w.VBox):
     """A live view of a :class:`~docconvert_nb.jobs.JobGroup` of any size.
 
     Aggregate progress (``bar``: finished of total), counts per state
@@ -310,19 +319,6 @@ class JobGroupWidget(w.VBox):
             self._unsubscribe()
         else:
             self._schedule_tick()
-
-    def _schedule_tick(self) -> None:
-        with self._lock:
-            if self._tick_pending:
-                return
-            self._tick_pending = True
-        call_later(TICK_SECONDS, self._tick)
-
-    def _tick(self) -> None:
-        with self._lock:
-            self._tick_pending = False
-        if not self._finished and self.comm is not None:
-            self.refresh()
 
     def _draw(self) -> None:
         jobs = self._filtered()
