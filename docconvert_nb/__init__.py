@@ -73,10 +73,30 @@ def _render(obj, include=None, exclude=None):
 set_renderer(_render)
 
 
+def _register_with_ipython() -> None:
+    """Inside IPython, display jobs through the notebook layer, which refreshes the
+    cell's output when the job is final (so saved notebooks show how it ended)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    shell = sys.modules["IPython"].get_ipython()
+    if shell is None:
+        return
+    try:
+        importlib.import_module("docconvert_nb.notebook").register(shell)
+    except ImportError:
+        pass
+
+
+_register_with_ipython()
+
+
 def load_ipython_extension(ipython) -> None:
     """``%load_ext docconvert_nb``: register the magics."""
     from .magics import load_ipython_extension as load
 
+    importlib.import_module("docconvert_nb.notebook").register(ipython)
     load(ipython)
 
 

@@ -52,6 +52,10 @@ def test_notebook_shows_live_job_saves_widget_state_and_html_fallback(tmp_path):
     data = cells[1].outputs[0]["data"]
     assert WIDGET_MIME in data and data["text/plain"].startswith("<Job ")
     assert "docconvert-job" in data["text/html"] and "hello.png" in data["text/html"]
+    # ...refreshed when the job finished, so the saved card and text say how it ended
+    assert "completed" in data["text/html"] and "hello.pdf" in data["text/html"]
+    assert "completed" in data["text/plain"]
+    assert "3 completed" in cells[4].outputs[0]["data"]["text/plain"]
     final = cells[7].outputs[0]["data"]
     assert "completed" in final["text/html"] and "hello.pdf" in final["text/html"]
 

@@ -11,6 +11,7 @@ at display time, never at import.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from ..jobs import Job, JobGroup
@@ -74,4 +75,58 @@ def mimebundle(obj: Job | JobGroup, include=None, exclude=None) -> dict[str, Any
     return bundle
 
 
-__all__ = ["WIDGET_MIME", "in_kernel", "mimebundle", "static_bundle", "widget", "widgets_available"]
+def display(obj: Job | JobGroup) -> None:
+    """Show a job or group in the current cell, and refresh that output once it is final.
+
+    The update replaces the static card (and text) with the final state, so a
+    notebook saved or exported after the work finished shows how it ended, not
+    "queued". IPython calls this for every displayed job or group (see
+    :func:`register`).
+    """
+    from IPython.display import display as show
+
+    if obj.done or not in_kernel():
+        show(mimebundle(obj), raw=True)
+        return
+    # The job may finish while its first bundle is built: the check below catches that.
+    handle = show(mimebundle(obj), raw=True, display_id=True)
+    lock = threading.Lock()
+    state: dict[str, Any] = {"updated": False, "unsubscribe": None}
+
+    def refresh_when_final(*_) -> None:
+        if not obj.done:
+            return
+        with lock:
+            if state["updated"]:
+                return
+            state["updated"] = True
+        if state["unsubscribe"] is not None:
+            state["unsubscribe"]()
+        try:
+            handle.update(mimebundle(obj), raw=True)
+        except Exception:  # the kernel may be shutting down
+            log.debug("could not update the display of %r", obj, exc_info=True)
+
+    state["unsubscribe"] = obj.on_change(refresh_when_final)
+    refresh_when_final()  # it may have finished before we subscribed
+    if state["updated"]:
+        state["unsubscribe"]()
+
+
+def register(shell) -> None:
+    """Make ``shell`` display jobs and groups through :func:`display` (idempotent)."""
+    formatter = shell.display_formatter.ipython_display_formatter
+    for cls in (Job, JobGroup):
+        formatter.for_type(cls, display)
+
+
+__all__ = [
+    "WIDGET_MIME",
+    "display",
+    "in_kernel",
+    "mimebundle",
+    "register",
+    "static_bundle",
+    "widget",
+    "widgets_available",
+]

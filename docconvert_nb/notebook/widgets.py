@@ -148,7 +148,6 @@ class JobWidget(_Ticking, w.VBox):
         else:
             value = 1.0 if view["terminal"] else (view["progress"] or 0.0)
         with self.hold_sync(), self.bar.hold_sync(), self.action.hold_sync():
-            self.status = status
             self.badge_style = style
             self.redraws += 1
             self.header.value = html.render("job_header.html.j2", job=view)
@@ -157,6 +156,8 @@ class JobWidget(_Ticking, w.VBox):
             self._draw_action()
             self.messages.value = html.render("messages.html.j2", job=view)
             self._draw_outputs(view)
+            # Last, so whoever watches `status` (observers, tests) sees the card already drawn.
+            self.status = status
 
     def _draw_action(self) -> None:
         job = self.job
