@@ -128,6 +128,9 @@ class Output:
 
         return preview(self, **options)
 
+    def __repr__(self) -> str:
+        return f"<Output {self.summary()}>"
+
     def summary(self) -> str:
         size = "?" if self.size is None else format_bytes(self.size)
         state = "" if self.available else f" [{self.availability}]"
