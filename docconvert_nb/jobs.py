@@ -47,6 +47,34 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: Files saved through ``save_to`` in this process, and the job (number) that saved each.
+_saved_by: dict[Path, int] = {}
+_saved_lock = threading.Lock()
+
+
+def _claim_save_name(directory: Path, name: str, job_number: int) -> str:
+    """``name``, or ``stem-2.ext``... if another job of this process already saved that file.
+
+    Re-running a conversion replaces its own earlier output, but two inputs of
+    one batch (``a.png`` and ``a.jpg`` both → ``a.pdf``) never overwrite each other.
+    """
+    stem, suffix = _split_name(name)
+    candidate, n = name, 2
+    with _saved_lock:
+        while _saved_by.get((directory / candidate).resolve(), job_number) != job_number:
+            candidate, n = f"{stem}-{n}{suffix}", n + 1
+        _saved_by[(directory / candidate).resolve()] = job_number
+    return candidate
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    for double in (".hocr.html",):
+        if name.lower().endswith(double):
+            return name[: -len(double)], name[-len(double):]
+    path = Path(name)
+    return path.stem, path.suffix
+
+
 class Job:
     """One conversion job at one provider.
 
@@ -219,11 +247,16 @@ class Job:
 
     def _save_outputs(self) -> None:
         for out in self.outputs:
+            name = _claim_save_name(self.save_to, out.name, self.number)
             try:
-                self.saved.append(out.save(self.save_to, overwrite=True))
+                self.saved.append(out.save(self.save_to, name, overwrite=True))
             except Exception as exc:
                 with self._lock:
                     self.warnings.append(f"could not save {out.name} to {self.save_to}: {exc}")
+                continue
+            if name != out.name:
+                with self._lock:
+                    self.warnings.append(f"saved {out.name} as {name}: another job already saved a {out.name} there")
 
     # -- verbs ---------------------------------------------------------------
     def refresh(self) -> "Job":

@@ -173,3 +173,18 @@ def test_a_skewed_provider_clock_cannot_distort_elapsed(provider):
     job._apply(JobSnapshot(status=JobStatus.COMPLETED, finished_at=future))
     assert job.started_at == job.submitted_at
     assert 0 <= job.elapsed < 5
+
+
+def test_two_inputs_with_one_stem_never_overwrite_each_other(provider, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(image_bytes(color=(255, 0, 0)))
+    (tmp_path / "in" / "a.gif").write_bytes(image_bytes("GIF", color=(0, 0, 255)))
+    out = tmp_path / "out"
+    group = dc.convert_many(tmp_path / "in", to="pdf", provider=provider, save_to=out).wait(timeout=60)
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.pdf", "a.pdf"]
+    renamed = [job for job in group if job.saved[0].name == "a-2.pdf"][0]
+    assert any("saved a.pdf as a-2.pdf" in w for w in renamed.warnings)
+    # the same job saving again replaces its own file instead of multiplying copies
+    again = group[0]
+    again._save_outputs()
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.pdf", "a.pdf"]
