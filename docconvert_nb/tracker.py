@@ -155,30 +155,36 @@ class Tracker:
             return
         except Exception as exc:
             job._poll_lock.release()
-            failures = self._failures.get(key, 0) + 1
-            self._failures[key] = failures
+            failures = self._count(self._failures, key)
             if failures >= MAX_POLL_FAILURES:
                 job._fail(f"status checks failed {failures} times in a row; last error: {exc}")
                 return
             log.warning("status check of job %s failed (%s); retrying", job.id, exc)
         else:
             job._poll_lock.release()
-            self._failures.pop(key, None)
+            with self._cond:
+                self._failures.pop(key, None)
             job._apply(snapshot)
             retry_after = snapshot.retry_after
         if job.status.is_terminal:
             self._forget(job)
             return
-        attempt = self._attempts.get(key, 0) + 1
-        self._attempts[key] = attempt
+        attempt = self._count(self._attempts, key)
         delay = job.provider.poll_delay(attempt)
         if retry_after is not None:
             delay = max(delay, retry_after)
         self._schedule(job, delay)
 
+    def _count(self, counter: dict[int, int], key: int) -> int:
+        """Add one to ``counter[key]`` (several pool threads update these) and return it."""
+        with self._cond:
+            counter[key] = counter.get(key, 0) + 1
+            return counter[key]
+
     def _forget(self, job: Job) -> None:
-        self._attempts.pop(id(job), None)
-        self._failures.pop(id(job), None)
+        with self._cond:
+            self._attempts.pop(id(job), None)
+            self._failures.pop(id(job), None)
 
 
 _tracker: Tracker | None = None
