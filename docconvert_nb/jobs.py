@@ -410,7 +410,7 @@ class JobGroup(Sequence[Job]):
         self.name = name
         self.created_at = _now()
         self._callbacks: list[Callable[["JobGroup", Job], None]] = []
-        self._subscribed = False
+        self._job_subscriptions: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -454,15 +454,17 @@ class JobGroup(Sequence[Job]):
         """Call ``callback(group, job)`` whenever one of the jobs changes."""
         with self._lock:
             self._callbacks.append(callback)
-            if not self._subscribed:
-                self._subscribed = True
-                for job in self.jobs:
-                    job.on_change(self._job_changed)
+            if not self._job_subscriptions:
+                self._job_subscriptions = [job.on_change(self._job_changed) for job in self.jobs]
 
         def unsubscribe() -> None:
             with self._lock:
                 if callback in self._callbacks:
                     self._callbacks.remove(callback)
+                if not self._callbacks:  # nobody listens to the group: stop listening to its jobs
+                    for stop in self._job_subscriptions:
+                        stop()
+                    self._job_subscriptions = []
 
         return unsubscribe
 

@@ -188,3 +188,16 @@ def test_two_inputs_with_one_stem_never_overwrite_each_other(provider, tmp_path)
     again = group[0]
     again._save_outputs()
     assert sorted(p.name for p in out.iterdir()) == ["a-2.pdf", "a.pdf"]
+
+
+def test_a_group_stops_listening_to_its_jobs_when_its_listeners_leave(provider):
+    group = dc.convert_many([image_bytes(), image_bytes()], to="pdf", provider=provider)
+    seen = []
+    first = group.on_change(lambda g, j: seen.append(j))
+    second = group.on_change(lambda g, j: None)
+    assert all(len(job._callbacks) == 1 for job in group)  # one subscription per job, shared
+    first()
+    assert all(len(job._callbacks) == 1 for job in group)
+    second()
+    assert all(job._callbacks == [] for job in group)
+    group.wait(timeout=30)

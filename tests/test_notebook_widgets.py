@@ -284,7 +284,7 @@ def test_group_widget_finishes_and_keeps_failure_red():
     complete(group[1])
     complete(group[2])
     assert widget.bar.value == 3 and widget.bar.bar_style == "danger"
-    assert all(job._callbacks == [group._job_changed] for job in group)
+    assert all(job._callbacks == [] for job in group)  # ...and the group let go of its jobs
     assert group._callbacks == []  # the widget unsubscribed once everything was final
 
 
