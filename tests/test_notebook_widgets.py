@@ -6,6 +6,7 @@ The scripted provider and job helpers here are shared with test_notebook_reprs.p
 from __future__ import annotations
 
 import io
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -119,6 +120,7 @@ def test_failure_shows_errors_and_stays_red_after_delete():
     assert widget.action.description == "Delete" and not widget.action.disabled
 
     widget.action.click()
+    widget.action_thread.join(5)
     assert provider.deleted == ["job-0001"] and job.status is JobStatus.DELETED
     assert widget.status == "deleted" and widget.bar.bar_style == "danger"  # failure is sticky
     assert widget.action.description == "Deleted" and widget.action.disabled
@@ -131,6 +133,7 @@ def test_cancel_only_while_running_and_only_where_possible():
     job._apply(JobSnapshot(status=JobStatus.PROCESSING))
     assert widget.action.description == "Cancel" and not widget.action.disabled
     widget.action.click()
+    widget.action_thread.join(5)
     assert provider.canceled == ["job-0001"]
     assert (widget.status, widget.badge_style) == ("canceled", "warning")
     assert widget.action.description == "Delete"
@@ -139,6 +142,53 @@ def test_cancel_only_while_running_and_only_where_possible():
     stubborn_widget = JobWidget(stubborn, interval=0)
     assert stubborn_widget.action.description == "Cancel" and stubborn_widget.action.disabled
     assert "cannot cancel" in stubborn_widget.action.tooltip
+
+
+class SlowDeleteProvider(ScriptedProvider):
+    """A provider whose DELETE hangs until the test lets it go, or fails."""
+
+    def __init__(self, error: Exception | None = None):
+        super().__init__()
+        self.release = threading.Event()
+        self.error = error
+
+    def delete(self, job_id):
+        self.release.wait(10)
+        if self.error:
+            raise self.error
+        super().delete(job_id)
+
+
+def test_delete_click_does_not_block_the_kernel_thread():
+    provider = SlowDeleteProvider()
+    job = scripted_job(provider)
+    widget = JobWidget(job, interval=0)
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+
+    widget.action.click()  # returns while the provider is still busy
+    assert widget.action.description == "Deleting…" and widget.action.disabled
+    assert provider.deleted == [] and widget.action_thread.is_alive()
+    widget.action.click()  # a second click while busy is ignored, not queued
+    provider.release.set()
+    widget.action_thread.join(5)
+    assert provider.deleted == ["job-0001"] and widget.status == "deleted"
+    assert widget.action.description == "Deleted" and widget.action.disabled
+
+
+def test_failed_delete_is_reported_and_the_button_comes_back():
+    provider = SlowDeleteProvider(error=dc.ProviderError("service unavailable: DELETE https://svc.test/jobs/1?Token=abc123"))
+    provider.release.set()
+    job = scripted_job(provider)
+    widget = JobWidget(job, interval=0)
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+
+    widget.action.click()
+    widget.action_thread.join(5)
+    assert job.status is JobStatus.COMPLETED and widget.status == "completed"
+    assert widget.action.description == "Delete" and not widget.action.disabled
+    [message] = widget.output_area.outputs
+    assert "Could not delete the job" in str(message) and "service unavailable" in str(message)
+    assert "abc123" not in str(message)
 
 
 def test_widget_stops_listening_once_final():

@@ -105,6 +105,8 @@ class JobWidget(_Ticking, w.VBox):
         self._rows_key: tuple | None = None
         self._failed = False
         self._busy = ""
+        #: The thread running the last Cancel/Delete click (tests and callers may join it).
+        self.action_thread: threading.Thread | None = None
         self._finished = False
         self._tick_pending = False
         self._lock = threading.Lock()
@@ -219,10 +221,24 @@ class JobWidget(_Ticking, w.VBox):
         self.output_area.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
     def _on_action(self, _button=None) -> None:
+        """Cancel (while running) or delete (once final) the job, off the kernel's main thread.
+
+        A cloud provider's DELETE can take as long as its HTTP timeout; running it
+        here would freeze the kernel's comm handling, so the card says
+        "Canceling…"/"Deleting…" at once and the request runs in ``action_thread``.
+        """
+        if self._busy:
+            return
         job = self.job
         verb = "cancel" if not job.status.is_terminal else "delete"
         self._busy = "Canceling…" if verb == "cancel" else "Deleting…"
         self._draw_action()
+        self.action_thread = threading.Thread(
+            target=self._run_action, args=(verb,), name=f"docconvert-{verb}-{job.id}", daemon=True)
+        self.action_thread.start()
+
+    def _run_action(self, verb: str) -> None:
+        job = self.job
         try:
             job.cancel() if verb == "cancel" else job.delete()
         except Exception as exc:
@@ -232,6 +248,8 @@ class JobWidget(_Ticking, w.VBox):
         with self._lock:
             if self._finished:  # already terminal before the click: redraw once for the new state
                 self._draw(html.job_view(job.to_dict()))
+            else:
+                self._draw_action()  # the job did not change (the call failed): re-enable the button
         self._throttle.trigger()
 
     def close(self) -> None:
