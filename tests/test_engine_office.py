@@ -77,6 +77,50 @@ def test_a_conversion_over_its_time_limit_stops_the_office_and_the_next_job_work
     assert "Back to normal." in pdf_words(out.read())
 
 
+def big_csv(rows: int) -> bytes:
+    """A CSV whose PDF has hundreds of pages: seconds of work for LibreOffice."""
+    return ("Code,Amount,Name\n" + "".join(f"{i},{i * 1.5},name {i}\n" for i in range(rows))).encode()
+
+
+def wait_until(condition, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_canceling_a_running_office_job_stops_the_office_and_the_next_job_works(provider):
+    server = get_server()
+    server.start()
+    starts, conversions = server.starts, server.conversions
+    job = dc.convert(big_csv(40000), to="pdf", provider=provider, name="big.csv")
+    assert wait_until(lambda: job.status is dc.JobStatus.PROCESSING)
+    job.cancel()
+    assert job.status is dc.JobStatus.CANCELED
+    # The office abandons the document: it is stopped instead of converting on for seconds.
+    assert wait_until(lambda: server.pid is None, timeout=20)
+    assert server.conversions == conversions
+    (out,) = to_pdf(provider, samples.docx_document(["After the cancel."]), "after.docx").outputs
+    assert "After the cancel." in pdf_words(out.read()) and server.starts == starts + 1
+
+
+def test_a_job_canceled_while_waiting_for_the_office_never_reaches_it(provider):
+    server = get_server()
+    server.start()
+    conversions = server.conversions
+    with server._lock:  # another conversion holds the office
+        job = dc.convert(samples.docx_document(["Never converted."]), to="pdf", provider=provider, name="queued.docx")
+        assert wait_until(lambda: job.status is dc.JobStatus.PROCESSING)
+        time.sleep(0.3)  # the job is now waiting for the office
+        job.cancel()
+        time.sleep(0.5)  # time for the worker to notice the cancel and give up
+    assert job.status is dc.JobStatus.CANCELED
+    time.sleep(0.5)
+    assert server.conversions == conversions
+
+
 def test_password_protected_docx(provider):
     locked = samples.encrypted_docx("s3cret", ["Confidential words."])
     job = dc.convert(locked, to="pdf", provider=provider, name="locked.docx")

@@ -6,7 +6,7 @@ converts a small document in a few hundredths. :class:`OfficeServer` starts
 user profile, plus a small bridge process under Debian's ``/usr/bin/python3``
 (the only Python with the ``uno`` module) that drives it over UNO and talks
 to us in JSON lines. Conversions are serialised (LibreOffice is one office);
-a conversion that exceeds its time limit, or an office that died, gets the
+a conversion that exceeds its time limit or is canceled, or an office that died, gets the
 office killed and restarted on the next request. :func:`shutdown` runs at exit.
 """
 
@@ -212,17 +212,21 @@ class OfficeServer:
 
     # -- converting ------------------------------------------------------------------------
     def convert_to_pdf(self, source: Path, target: Path, *, password: str | None = None, csv_options: str | None = None,
-                       timeout: float = DEFAULT_CONVERSION_TIMEOUT) -> dict:
+                       timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
         ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV).
+        Setting ``cancel`` (the job was canceled) stops the wait for the office; a
+        conversion already running in it is abandoned by stopping the office,
+        which the next request starts afresh.
         """
         request = {"input": str(source), "output": str(target), "password": password, "csv_options": csv_options}
-        with self._lock:
+        self._acquire(cancel)
+        try:
             for attempt in (1, 2):
                 self.start()
                 try:
-                    reply = self._ask(request, timeout)
+                    reply = self._ask(request, timeout, cancel)
                 except OfficeDied:
                     self.stop()
                     if attempt == 2:
@@ -230,15 +234,23 @@ class OfficeServer:
                     continue
                 self.conversions += 1
                 return reply
+        finally:
+            self._lock.release()
         raise AssertionError("unreachable")
 
-    def _ask(self, request: dict, timeout: float) -> dict:
+    def _acquire(self, cancel: threading.Event | None) -> None:
+        """Wait for the office (one conversion at a time), giving up if the job is canceled meanwhile."""
+        while not self._lock.acquire(timeout=0.2):
+            if cancel is not None and cancel.is_set():
+                raise ToolFailed("the job was canceled while waiting for LibreOffice")
+
+    def _ask(self, request: dict, timeout: float, cancel: threading.Event | None = None) -> dict:
         try:
             self._bridge.stdin.write(json.dumps(request) + "\n")
             self._bridge.stdin.flush()
         except (BrokenPipeError, OSError):
             raise OfficeDied("the LibreOffice bridge exited") from None
-        reply = self._next_reply(timeout, "convert")
+        reply = self._next_reply(timeout, "convert", cancel)
         if reply.get("ok"):
             return reply
         kind, error = reply.get("kind"), reply.get("error", "unknown error")
@@ -248,7 +260,7 @@ class OfficeServer:
             raise DocconvertError("the document is password-protected and the password is missing or wrong")
         raise DocconvertError(f"LibreOffice could not convert the document ({error})")
 
-    def _next_reply(self, timeout: float, what: str) -> dict:
+    def _next_reply(self, timeout: float, what: str, cancel: threading.Event | None = None) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -261,6 +273,10 @@ class OfficeServer:
                     continue
                 if self._office is None or self._office.poll() is not None or self._bridge.poll() is not None:
                     raise OfficeDied("LibreOffice exited") from None
+                if cancel is not None and cancel.is_set():
+                    self.stop()  # the only way to abandon a document LibreOffice is working on
+                    raise ToolFailed("LibreOffice was stopped because the job was canceled; "
+                                     "it restarts on the next job") from None
                 if time.monotonic() >= deadline:
                     self.stop()  # a hung office is useless: the next request starts a fresh one
                     raise ToolFailed(f"LibreOffice took longer than {timeout:g} s to {what} and was stopped; "

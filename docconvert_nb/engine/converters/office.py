@@ -38,7 +38,7 @@ def office_to_pdf(ctx: ConversionContext) -> None:
         try:
             reply = office_server.get_server().convert_to_pdf(
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
-                timeout=timeout,
+                timeout=timeout, cancel=ctx.cancel_event,
             )
         except DocconvertError as exc:
             if ctx.options["password"] and not isinstance(exc, tools.ToolFailed) and _is_encrypted(ctx):
