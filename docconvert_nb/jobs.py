@@ -177,7 +177,7 @@ class Job:
             elif snapshot.message and new is not None:
                 self.message = snapshot.message
             if snapshot.outputs is not None and not self.status.is_gone:
-                self.outputs = list(snapshot.outputs)
+                self.outputs = _merge_outputs(self.outputs, snapshot.outputs)
             for err in snapshot.errors:
                 if err not in self.errors:
                     self.errors.append(err)
@@ -400,6 +400,20 @@ class Job:
         if _renderer is not None:
             return _renderer(self, include=include, exclude=exclude)
         return {"text/plain": repr(self)}
+
+
+def _merge_outputs(current: list[Output], reported: Iterable[Output]) -> list[Output]:
+    """The reported outputs, reusing the Output objects already handed out for the same names,
+    so that an ``out = job.outputs[0]`` taken earlier sees later changes (deleted, expired...)."""
+    known = {out.name: out for out in current}
+    merged = []
+    for out in reported:
+        existing = known.pop(out.name, None)
+        if existing is not None and existing is not out:
+            existing.update_from(out)
+            out = existing
+        merged.append(out)
+    return merged
 
 
 class JobGroup(Sequence[Job]):

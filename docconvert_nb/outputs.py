@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -57,6 +57,11 @@ class Output:
     downloads: int | None = None
     download_limit: int | None = None
     _opener: Opener | None = field(default=None, repr=False, compare=False)
+
+    def update_from(self, newer: "Output") -> None:
+        """Take every field of a newer report of the same output, keeping this object (users hold it)."""
+        for spec in fields(self):
+            setattr(self, spec.name, getattr(newer, spec.name))
 
     @property
     def format(self) -> str:

@@ -3,7 +3,9 @@ import asyncio
 import pytest
 
 import docconvert_nb as dc
+from docconvert_nb.documents import ConversionRequest, Source
 from docconvert_nb.jobs import Job
+from docconvert_nb.outputs import Output
 from docconvert_nb.providers.base import JobSnapshot
 from docconvert_nb.status import Availability, JobStatus
 
@@ -201,3 +203,19 @@ def test_a_group_stops_listening_to_its_jobs_when_its_listeners_leave(provider):
     second()
     assert all(job._callbacks == [] for job in group)
     group.wait(timeout=30)
+
+
+def test_an_output_taken_from_the_job_follows_later_reports():
+    """Providers report the outputs anew on every poll; what the user holds must not go stale."""
+    first = Output("scan.pdf", "application/pdf", size=10)
+    job = Job(ConversionRequest(Source.from_input(image_bytes(), name="scan.png"), "pdf"), dc.providers.get())
+    job._set_id("job-1")
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[first]))
+    held = job.outputs[0]
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[
+        Output("scan.pdf", "application/pdf", size=10, downloads=1, download_limit=3),
+        Output("scan-2.pdf", "application/pdf", size=20),
+    ]))
+    assert job.outputs[0] is held and held.downloads == 1 and [o.name for o in job.outputs] == ["scan.pdf", "scan-2.pdf"]
+    job._apply(JobSnapshot(status=JobStatus.DELETED))
+    assert held.availability is Availability.DELETED
