@@ -2,9 +2,11 @@
 
 Each returns at once with a :class:`~docconvert_nb.jobs.Job` (or a
 :class:`~docconvert_nb.jobs.JobGroup`) that the tracker submits and follows
-in the background. Problems that can be known before submitting (missing
-file, unknown format, unsupported pair, bad option, unwritable ``save_to``)
-raise a typed error right away.
+in the background. Mistakes in the call itself (missing file, unknown
+provider or target format, unsupported pair, bad option, unwritable
+``save_to``) raise a typed error right away; a document whose content is
+unusable (empty, truncated, not what its name says and nothing we know)
+gives a job that has failed with that message, like any other bad input.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Iterable
 from . import fileformats as _formats
 from . import providers
 from .documents import ConversionRequest, Source
-from .errors import DocconvertError
+from .errors import DocconvertError, UnknownFormat
 from .jobs import Job, JobGroup
 from .providers.base import Provider
 from .tracker import get_tracker
@@ -88,8 +90,12 @@ def submit(
 ) -> Job:
     """The common path of every call: check now, then submit in the background."""
     chosen = providers.get(provider)
-    source = Source.from_input(document, name)
-    request = ConversionRequest(source, _formats.normalize(to), task, dict(options or {}))
+    target = _formats.normalize(to)
+    try:
+        source = Source.from_input(document, name)
+    except UnknownFormat as exc:
+        return _failed_job(task, document, target, chosen, exc, name=name)
+    request = ConversionRequest(source, target, task, dict(options or {}))
     chosen.check(request)
     job = Job(request, chosen, save_to=_writable_dir(save_to))
     if source.declared_format and source.declared_format != source.format:
@@ -144,10 +150,10 @@ def expand(documents) -> list:
     return list(documents)
 
 
-def _failed_job(task, document, to, provider, exc, source: Source | None = None) -> Job:
+def _failed_job(task, document, to, provider, exc, source: Source | None = None, name: str | None = None) -> Job:
     """A job that failed before reaching the provider, kept so a batch shows every input."""
     if source is None:
-        label = "document" if isinstance(document, (bytes, bytearray)) else Path(document).name
+        label = name or ("document" if isinstance(document, (bytes, bytearray, memoryview)) else Path(document).name)
         source = Source(name=label, format="unknown", data=b"")
     job = Job(ConversionRequest(source, _formats.normalize(to), task, {}), provider)
     get_tracker().jobs.append(job)

@@ -291,11 +291,12 @@ class Job:
 
     def raise_for_status(self) -> "Job":
         """Raise the typed error matching a failed/canceled/gone job; return self otherwise."""
+        who = f"job {self.id}" if self.id else f"the job for {self.source_name}"
         if self.status in (JobStatus.FAILED, JobStatus.CANCELED):
             detail = "; ".join(self.errors) or self.message
-            raise JobFailed(f"job {self.id} {self.status}: {detail}", self, self.errors)
+            raise JobFailed(f"{who} {self.status}: {detail}", self, self.errors)
         if self.status.is_gone:
-            raise JobExpired(f"job {self.id} {self.status}: {self.message}", self)
+            raise JobExpired(f"{who} {self.status}: {self.message}", self)
         return self
 
     def __await__(self):
@@ -390,7 +391,7 @@ class Job:
         n = len(self.outputs)
         outs = f", {n} output{'s' if n != 1 else ''}" if n else ""
         err = f": {self.errors[-1]}" if self.errors and self.status == JobStatus.FAILED else ""
-        ident = self.id or "(submitting)"
+        ident = self.id or ("(not submitted)" if self.status.is_terminal else "(submitting)")
         return (
             f"<Job {ident} {self.provider.name}: {self.source_name} → {self.target} "
             f"{self.status} after {format_seconds(self.elapsed)}{outs}{err}>"

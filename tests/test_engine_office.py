@@ -151,7 +151,10 @@ def test_damaged_documents_fail_clearly(provider):
     with pytest.raises(JobFailed):
         job.wait(timeout=120)
     assert "LibreOffice" in job.message
-    with pytest.raises(dc.DocconvertError):  # 0 bytes and truncated zips are refused at submission
-        dc.convert(b"", to="pdf", provider=provider, name="empty.docx")
-    with pytest.raises(dc.DocconvertError):
-        dc.convert(samples.docx_document()[:300], to="pdf", provider=provider, name="cut.docx")
+    # 0 bytes and truncated zips never reach LibreOffice: their jobs fail at once, saying why.
+    for data, name, reason in [(b"", "empty.docx", r"the job for empty.docx failed: .* is empty \(0 bytes\)"),
+                               (samples.docx_document()[:300], "cut.docx", "damaged or truncated")]:
+        job = dc.convert(data, to="pdf", provider=provider, name=name)
+        with pytest.raises(JobFailed, match=reason):
+            job.wait(timeout=5)
+        assert job.status is dc.JobStatus.FAILED and job.source_name == name

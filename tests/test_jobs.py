@@ -69,6 +69,20 @@ def test_failed_job_raises_typed_error_with_messages(provider):
     assert info.value.job is job and info.value.messages == job.errors
 
 
+def test_unusable_content_is_a_failed_job_and_a_wrong_call_raises(provider, tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    job = dc.convert(tmp_path / "empty.png", to="pdf", provider=provider)
+    assert job.status is JobStatus.FAILED and job.source_name == "empty.png"
+    assert job.errors == ["empty.png is empty (0 bytes)"] and job in dc.jobs()
+    assert repr(job).startswith("<Job (not submitted) embedded: empty.png → pdf failed")
+    misnamed = dc.convert(b"just some words", to="pdf", provider=provider, name="photo.png")
+    assert misnamed.status is JobStatus.FAILED and "plain text, not .png" in misnamed.message
+    with pytest.raises(FileNotFoundError):
+        dc.convert(tmp_path / "missing.png", to="pdf", provider=provider)
+    with pytest.raises(dc.UnsupportedConversion):
+        dc.convert(image_bytes(), to="docx", provider=provider)
+
+
 def test_wait_timeout_leaves_the_job_running(provider):
     job = Job(_request(), provider)  # created but never handed to the tracker
     with pytest.raises(dc.JobTimeout):
