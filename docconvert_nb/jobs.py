@@ -372,16 +372,7 @@ class Job:
                 "elapsed": self.elapsed,
                 "submitted_at": self.submitted_at.isoformat(timespec="seconds"),
                 "finished_at": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
-                "outputs": [
-                    {
-                        "name": o.name,
-                        "content_type": o.content_type,
-                        "size": o.size,
-                        "availability": o.availability.value,
-                        "metadata": dict(o.metadata),
-                    }
-                    for o in self.outputs
-                ],
+                "outputs": [o.to_dict() for o in self.outputs],
                 "errors": list(self.errors),
                 "warnings": list(self.warnings),
                 "progress": self.progress,

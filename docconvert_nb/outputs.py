@@ -63,6 +63,16 @@ class Output:
         for spec in fields(self):
             setattr(self, spec.name, getattr(newer, spec.name))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data describing the output (what reprs and widgets show)."""
+        return {
+            "name": self.name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "availability": self.availability.value,
+            "metadata": dict(self.metadata),
+        }
+
     @property
     def format(self) -> str:
         from .fileformats import from_name

@@ -191,6 +191,22 @@ def test_failed_delete_is_reported_and_the_button_comes_back():
     assert "abc123" not in str(message)
 
 
+def test_output_rows_follow_the_outputs_even_when_the_snapshot_lags(monkeypatch):
+    """The tracker may finish the job between the widget's snapshot and its look at the outputs."""
+    job = scripted_job()
+    widget = JobWidget(job, interval=0)
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    lagging = job.to_dict()  # taken before the job completed
+    real_to_dict = job.to_dict
+    monkeypatch.setattr(job, "to_dict", lambda: lagging)
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", size=2048)]))
+    monkeypatch.setattr(job, "to_dict", real_to_dict)
+    widget.refresh()
+    assert widget.status == "completed"
+    assert len(widget.outputs_box.children) == 2  # the row of scan.pdf, then the save folder
+    assert "scan.pdf" in widget.outputs_box.children[0].children[0].value
+
+
 def test_widget_stops_listening_once_final():
     job = scripted_job()
     JobWidget(job, interval=0)

@@ -108,7 +108,7 @@ def job_view(snapshot: dict[str, Any]) -> dict[str, Any]:
         "color": status_color(status),
         "bar_style": bar_style(status),
         "elapsed_text": elapsed if snapshot["terminal"] or progress is not None else f"{elapsed} so far",
-        "outputs": [_output_view(o) for o in outputs],
+        "outputs": [output_view(o) for o in outputs],
         "outputs_total": len(snapshot["outputs"]),
         "outputs_more": outputs_more,
         "outputs_size_text": format_bytes(sum(sizes)) if sizes else "",
@@ -119,7 +119,8 @@ def job_view(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _output_view(out: dict[str, Any]) -> dict[str, Any]:
+def output_view(out: dict[str, Any]) -> dict[str, Any]:
+    """What a view shows of one output (``Output.to_dict()``): escaped name, type, size, details."""
     meta = out.get("metadata") or {}
     details = []
     for key, label in (("pages", "pages"), ("language", "lang"), ("mean_confidence", "confidence"),

@@ -177,14 +177,16 @@ class JobWidget(_Ticking, w.VBox):
             self.action.tooltip = "results are gone" if gone else "delete the job and its results at the provider"
 
     def _draw_outputs(self, view: dict[str, Any]) -> None:
+        # Rows, and the key that says they are current, come from one read of the job's outputs:
+        # the job's snapshot in `view` may be older than the list (the tracker runs meanwhile).
         outputs = self.job.outputs[: html.MAX_OUTPUTS]
         key = tuple((o.name, o.availability) for o in outputs)
         if key == self._rows_key:
             return
         self._rows_key = key
         rows = []
-        for out, out_view in zip(outputs, view["outputs"]):
-            label = w.HTML(html.render("output_row.html.j2", out=out_view))
+        for out in outputs:
+            label = w.HTML(html.render("output_row.html.j2", out=html.output_view(out.to_dict())))
             save = w.Button(description="Save", icon="download", layout=w.Layout(width="auto"),
                             disabled=not out.available, tooltip="save into the folder named in 'save to'")
             show = w.Button(description="Preview", icon="eye", layout=w.Layout(width="auto"),
