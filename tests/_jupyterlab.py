@@ -119,12 +119,17 @@ class Kernel:
         self.client.wait_for_ready(timeout=60)
 
     def execute(self, code: str, timeout: float = 60) -> dict:
-        """Run ``code``; return {'status', 'stdout', 'ename', 'evalue', 'data', 'seconds'} (round trip)."""
+        """Run ``code``; return {'status', 'stdout', 'ename', 'evalue', 'data', 'messages', 'seconds'}.
+
+        ``messages`` lists the type of every IOPub message that belongs to this cell.
+        """
         stdout: list[str] = []
         data: list[dict] = []
+        messages: list[str] = []
 
         def on_output(msg):
             kind = msg["msg_type"]
+            messages.append(kind)
             if kind == "stream":
                 stdout.append(msg["content"]["text"])
             elif kind in ("execute_result", "display_data"):
@@ -135,7 +140,7 @@ class Kernel:
         seconds = time.perf_counter() - start
         content = reply["content"]
         return {"status": content["status"], "ename": content.get("ename"), "evalue": content.get("evalue"),
-                "stdout": "".join(stdout), "data": data, "seconds": seconds}
+                "stdout": "".join(stdout), "data": data, "messages": messages, "seconds": seconds}
 
     def execute_and_interrupt(self, code: str, after: float, timeout: float = 60) -> dict:
         """Run ``code`` and send a kernel interrupt (SIGINT) ``after`` seconds into it."""

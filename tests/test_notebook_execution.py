@@ -85,6 +85,19 @@ def kernel(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_a_job_finishing_between_cells_reaches_the_next_cell(kernel):
+    """Headless runners keep only what belongs to the running cell: the final card is sent again then."""
+    shown = kernel.execute("between = dc.convert(PNG, to='pdf', provider=SlowProvider(0.5))\nbetween")
+    assert shown["status"] == "ok" and "update_display_data" not in shown["messages"]
+    time.sleep(2.0)  # the job finishes while no cell runs
+    later = kernel.execute("print(between.status)")
+    assert later["stdout"].strip() == "completed"
+    assert "update_display_data" in later["messages"]  # the HTML fallback, final
+    assert "comm_open" in later["messages"] and "comm_msg" in later["messages"]  # the card's rows and state
+    assert "update_display_data" not in kernel.execute("1 + 1")["messages"]  # once
+
+
+@pytest.mark.slow
 def test_interrupting_wait_leaves_the_job_tracked(kernel):
     started = kernel.execute("slow = dc.convert(PNG, to='pdf', provider=SlowProvider(4.0))\nprint(slow.status)")
     assert started["status"] == "ok"

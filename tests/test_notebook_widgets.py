@@ -15,7 +15,7 @@ import pytest
 import docconvert_nb as dc
 from docconvert_nb.documents import ConversionRequest, Source
 from docconvert_nb.jobs import Job, JobGroup
-from docconvert_nb.notebook import mimebundle, widgets
+from docconvert_nb.notebook import mimebundle, settle, widgets
 from docconvert_nb.notebook.throttle import Throttle
 from docconvert_nb.notebook.widgets import JobGroupWidget, JobWidget, widget_for
 from docconvert_nb.outputs import Output
@@ -244,6 +244,31 @@ def test_throttle_folds_calls_into_one_trailing_call():
     assert calls == [100.0, 100.3]
 
 
+def test_the_final_state_is_drawn_at_once_not_after_the_interval():
+    job = scripted_job()
+    widget = JobWidget(job, interval=60)  # a trailing redraw would come a minute later
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job._apply(JobSnapshot(status=JobStatus.PROCESSING, progress=0.5))
+    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", 9)]))
+    assert widget.status == "completed" and len(widget.outputs_box.children) == 2  # before _apply returned
+
+    group = JobGroup([scripted_job(job_id=f"g-{n}") for n in range(3)])
+    view = JobGroupWidget(group, interval=60)
+    for member in group.jobs:
+        member._apply(JobSnapshot(status=JobStatus.PROCESSING))
+        member._apply(JobSnapshot(status=JobStatus.COMPLETED))
+    assert view.bar.value == 3 and view.status.startswith("3/3 done")
+
+
+def test_throttle_now_calls_at_once_even_with_a_call_pending():
+    calls = []
+    throttle = Throttle(lambda: calls.append(1), interval=60)
+    throttle.trigger()
+    throttle.trigger()  # folded into a trailing call a minute away
+    throttle.trigger(now=True)
+    assert len(calls) == 2
+
+
 def test_save_writes_the_output_and_reports_errors(tmp_path):
     job = scripted_job()
     widget = JobWidget(job, interval=0)
@@ -376,3 +401,49 @@ def test_real_group_from_convert_many(provider):
         time.sleep(0.05)
     assert widget.bar.value == 2 and widget.bar.bar_style == "success"
     assert widget.table.value.count("completed") >= 2
+
+
+def finish_on_a_thread(job: Job, snapshot: JobSnapshot) -> None:
+    """Apply ``snapshot`` the way the tracker does: from a thread that is not the main one."""
+    worker = threading.Thread(target=job._apply, args=(snapshot,))
+    worker.start()
+    worker.join(5)
+
+
+def test_a_card_finished_off_the_main_thread_is_sent_again_after_the_next_cell():
+    settle.run_pending()  # nothing left over from other tests
+    job = scripted_job()
+    widget = JobWidget(job, interval=0)
+    finish_on_a_thread(job, JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", 9)]))
+    first_row = widget.outputs_box.children[0]
+    assert widget.status == "completed" and first_row.comm is not None
+
+    assert settle.run_pending() == 1  # what IPython's post_run_cell does, on the main thread
+    row = widget.outputs_box.children[0]
+    assert row is not first_row and first_row.comm is None  # rebuilt, the old row closed
+    assert "scan.pdf" in row.children[0].value and widget.status == "completed"
+    assert settle.run_pending() == 0  # once
+
+    widget.refresh()  # on the main thread nothing is queued: it already belongs to the running cell
+    main_job = scripted_job(job_id="job-0002")
+    JobWidget(main_job, interval=0)
+    main_job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+    assert settle.run_pending() == 0
+
+
+def test_settle_hooks_once_into_the_end_of_every_cell():
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell(config=config)  # not the process-wide singleton other tests use
+    settle.install(shell)
+    settle.install(shell)
+    assert shell.events.callbacks["post_run_cell"].count(settle.run_pending) == 1
+    ran = []
+    worker = threading.Thread(target=settle.after_next_cell, args=("k", lambda: ran.append(True)))
+    worker.start()
+    worker.join(5)
+    shell.run_cell("1 + 1")
+    assert ran == [True]

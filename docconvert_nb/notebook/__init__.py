@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from ..jobs import Job, JobGroup
-from . import html
+from . import html, settle
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,10 @@ def display(obj: Job | JobGroup) -> None:
             state["updated"] = True
         if state["unsubscribe"] is not None:
             state["unsubscribe"]()
+        update_display()
+        settle.after_next_cell(("display", handle.display_id), update_display)
+
+    def update_display() -> None:
         try:
             handle.update(mimebundle(obj), raw=True)
         except Exception:  # the kernel may be shutting down
@@ -118,6 +122,7 @@ def register(shell) -> None:
     formatter = shell.display_formatter.ipython_display_formatter
     for cls in (Job, JobGroup):
         formatter.for_type(cls, display)
+    settle.install(shell)
 
 
 __all__ = [

@@ -81,11 +81,13 @@ class Throttle:
         #: How many times ``fn`` actually ran (for tests and benchmarks).
         self.calls = 0
 
-    def trigger(self) -> None:
+    def trigger(self, *, now: bool = False) -> None:
+        """Ask for a call; ``now=True`` makes it at once, in this thread, whatever the rate
+        (for the one change that must never wait, such as a job's final state)."""
         with self._lock:
-            if self._pending:
+            if self._pending and not now:
                 return
-            wait = self._last + self.interval - self._clock()
+            wait = 0.0 if now else self._last + self.interval - self._clock()
             if wait > 0:
                 self._pending = True
             else:

@@ -25,7 +25,7 @@ from traitlets import Int, Unicode
 from ..jobs import Job, JobGroup
 from ..redact import mask_text
 from ..status import JobStatus
-from . import html
+from . import html, settle
 from .throttle import MIN_INTERVAL, Throttle, call_later
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,8 @@ class JobWidget(_Ticking, w.VBox):
             **kwargs,
         )
         self.add_class("docconvert-job-widget")
-        self._unsubscribe = job.on_change(lambda _job: self._throttle.trigger())
+        # The final state is drawn at once: before wait()/await return, in the cell that waits.
+        self._unsubscribe = job.on_change(lambda job: self._throttle.trigger(now=job.status.is_terminal))
         self.refresh()
 
     def __repr__(self) -> str:
@@ -136,8 +137,19 @@ class JobWidget(_Ticking, w.VBox):
                 self._finished = True
         if snapshot["terminal"]:
             self._unsubscribe()
+            settle.after_next_cell(self, self._replay)
         else:
             self._schedule_tick()
+
+    def _replay(self) -> None:
+        """Send the whole final card again, output rows rebuilt (see :mod:`.settle`)."""
+        with self._lock:
+            if self.comm is None:
+                return
+            self._rows_key = None
+            self._draw(html.job_view(self.job.to_dict()))
+        for part in (self.header, self.bar, self.action, self.messages, self.outputs_box):
+            part.send_state()
 
     def _draw(self, view: dict[str, Any]) -> None:
         status = view["status"]
@@ -184,6 +196,10 @@ class JobWidget(_Ticking, w.VBox):
         if key == self._rows_key:
             return
         self._rows_key = key
+        for row in self.outputs_box.children:
+            if row is not self.save_dir:  # the replaced rows (the folder box is kept)
+                for part in (*row.children, row):
+                    part.close()
         rows = []
         for out in outputs:
             label = w.HTML(html.render("output_row.html.j2", out=html.output_view(out.to_dict())))
@@ -310,7 +326,8 @@ class JobGroupWidget(_Ticking, w.VBox):
             **kwargs,
         )
         self.add_class("docconvert-group-widget")
-        self._unsubscribe = group.on_change(lambda _group, _job: self._throttle.trigger())
+        self._unsubscribe = group.on_change(
+            lambda group, job: self._throttle.trigger(now=job.status.is_terminal and group.done))
         self.refresh()
 
     def __repr__(self) -> str:
@@ -338,8 +355,18 @@ class JobGroupWidget(_Ticking, w.VBox):
                 self._finished = True
         if self._finished:
             self._unsubscribe()
+            settle.after_next_cell(self, self._replay)
         else:
             self._schedule_tick()
+
+    def _replay(self) -> None:
+        """Send the final view again from the main thread (see :mod:`.settle`)."""
+        with self._lock:
+            if self.comm is None:
+                return
+            self._draw()
+        for part in (self.header, self.bar, self.page_label, self.prev_button, self.next_button, self.table):
+            part.send_state()
 
     def _draw(self) -> None:
         jobs = self._filtered()
