@@ -4,6 +4,7 @@ import io
 import os
 import signal
 import time
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -42,6 +43,48 @@ def test_office_documents_become_pdfs_with_their_words(provider, name, make, wor
     for phrase in words:
         assert phrase in text
     assert out.metadata["pages"] >= 1 and out.metadata["office"] == "warm"
+
+
+LEGACY_AND_OPEN = [  # (made from, converted to with LibreOffice itself, phrase to find in the PDF)
+    ("report.docx", "odt", "Alpha beta gamma delta."),
+    ("report.docx", "doc", "Alpha beta gamma delta."),
+    ("sheet.xlsx", "ods", "Lisbon 2021 1250"),
+    ("sheet.xlsx", "xls", "Lisbon 2021 1250"),
+    ("slides.pptx", "odp", "Ship the engine"),
+    ("slides.pptx", "ppt", "Ship the engine"),
+]
+
+
+@pytest.fixture(scope="module")
+def legacy_and_open_documents(tmp_path_factory):
+    """ODT/ODS/ODP and Word/Excel/PowerPoint 97 files, written by LibreOffice from our OOXML samples
+    (there is no Python writer for the old binary formats)."""
+    import subprocess
+
+    from docconvert_nb.engine.office_server import SOFFICE
+
+    folder = tmp_path_factory.mktemp("legacy")
+    sources = {
+        "report.docx": samples.docx_document(["Alpha beta gamma delta."]),
+        "sheet.xlsx": samples.xlsx_document(),
+        "slides.pptx": samples.pptx_document([("Roadmap", "Ship the engine")]),
+    }
+    for name, data in sources.items():
+        (folder / name).write_bytes(data)
+    profile = (folder / "profile").as_uri()
+    for name, target, _ in LEGACY_AND_OPEN:
+        subprocess.run([SOFFICE.require(), "--headless", "--norestore", f"-env:UserInstallation={profile}",
+                        "--convert-to", target, "--outdir", str(folder), str(folder / name)],
+                       check=True, capture_output=True, timeout=180, env={**os.environ, "TMPDIR": str(folder)})
+    return folder
+
+
+@pytest.mark.parametrize("made_from, fmt, phrase", LEGACY_AND_OPEN)
+def test_opendocument_and_office_97_files_become_pdfs(provider, legacy_and_open_documents, made_from, fmt, phrase):
+    path = legacy_and_open_documents / f"{Path(made_from).stem}.{fmt}"
+    job = dc.convert(path, to="pdf", provider=provider).wait(timeout=180)
+    assert job.source_format == fmt  # told apart by content (OLE2 streams, ODF mimetype)
+    assert phrase in pdf_words(job.outputs[0].read())
 
 
 def test_the_office_process_stays_warm_and_is_replaced_when_killed(provider):
