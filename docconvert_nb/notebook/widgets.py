@@ -17,7 +17,7 @@ import logging
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import ipywidgets as w
 from traitlets import Int, Unicode
@@ -55,13 +55,34 @@ def _message_output(text: str, *, error: bool = False) -> dict[str, Any]:
     return {"output_type": "display_data", "data": {"text/plain": text, "text/html": markup}, "metadata": {}}
 
 
-class _Ticking:
-    """While unfinished, a view redraws itself every ``TICK_SECONDS`` (elapsed time moves on
-    between job changes); at most one tick is pending at a time."""
+class _LiveView:
+    """The life of a live view: while unfinished it redraws itself every ``TICK_SECONDS``
+    (elapsed time moves on between changes; at most one tick pending); once it has drawn
+    the final state it stops listening, and that state is sent again after the next cell
+    when it was drawn off the main thread (see :mod:`.settle`).
+
+    A view provides ``refresh()``, ``_redraw_final()`` and ``_synced_parts()``.
+    """
 
     _lock: threading.Lock
     _finished: bool
     _tick_pending: bool
+    _unsubscribe: Callable[[], None]
+
+    def _after_draw(self, final: bool) -> None:
+        if final:
+            self._unsubscribe()
+            settle.after_next_cell(self, self._replay)
+        else:
+            self._schedule_tick()
+
+    def _replay(self) -> None:
+        with self._lock:
+            if self.comm is None:  # closed meanwhile
+                return
+            self._redraw_final()
+        for part in self._synced_parts():
+            part.send_state()
 
     def _schedule_tick(self) -> None:
         with self._lock:
@@ -77,7 +98,7 @@ class _Ticking:
             self.refresh()
 
 
-class JobWidget(_Ticking, w.VBox):
+class JobWidget(_LiveView, w.VBox):
     """A compact live card for one :class:`~docconvert_nb.jobs.Job`.
 
     ``status`` and ``badge_style`` mirror what the card shows (handy in
@@ -135,21 +156,14 @@ class JobWidget(_Ticking, w.VBox):
             self._draw(view)
             if snapshot["terminal"]:
                 self._finished = True
-        if snapshot["terminal"]:
-            self._unsubscribe()
-            settle.after_next_cell(self, self._replay)
-        else:
-            self._schedule_tick()
+        self._after_draw(snapshot["terminal"])
 
-    def _replay(self) -> None:
-        """Send the whole final card again, output rows rebuilt (see :mod:`.settle`)."""
-        with self._lock:
-            if self.comm is None:
-                return
-            self._rows_key = None
-            self._draw(html.job_view(self.job.to_dict()))
-        for part in (self.header, self.bar, self.action, self.messages, self.outputs_box):
-            part.send_state()
+    def _redraw_final(self) -> None:
+        self._rows_key = None  # the rows are rebuilt, so they are opened again too
+        self._draw(html.job_view(self.job.to_dict()))
+
+    def _synced_parts(self) -> tuple[w.Widget, ...]:
+        return (self.header, self.bar, self.action, self.messages, self.outputs_box)
 
     def _draw(self, view: dict[str, Any]) -> None:
         status = view["status"]
@@ -276,7 +290,7 @@ class JobWidget(_Ticking, w.VBox):
         super().close()
 
 
-class JobGroupWidget(_Ticking, w.VBox):
+class JobGroupWidget(_LiveView, w.VBox):
     """A live view of a :class:`~docconvert_nb.jobs.JobGroup` of any size.
 
     Aggregate progress (``bar``: finished of total), counts per state
@@ -353,20 +367,13 @@ class JobGroupWidget(_Ticking, w.VBox):
             self._draw()
             if self.group.done:
                 self._finished = True
-        if self._finished:
-            self._unsubscribe()
-            settle.after_next_cell(self, self._replay)
-        else:
-            self._schedule_tick()
+        self._after_draw(self._finished)
 
-    def _replay(self) -> None:
-        """Send the final view again from the main thread (see :mod:`.settle`)."""
-        with self._lock:
-            if self.comm is None:
-                return
-            self._draw()
-        for part in (self.header, self.bar, self.page_label, self.prev_button, self.next_button, self.table):
-            part.send_state()
+    def _redraw_final(self) -> None:
+        self._draw()
+
+    def _synced_parts(self) -> tuple[w.Widget, ...]:
+        return (self.header, self.bar, self.page_label, self.prev_button, self.next_button, self.table)
 
     def _draw(self) -> None:
         jobs = self._filtered()
