@@ -382,9 +382,12 @@ def test_group_widget_finishes_and_keeps_failure_red():
 def test_group_redraws_are_throttled_with_many_changes():
     group = thousand_jobs()
     widget = JobGroupWidget(group, interval=0.25)
+    began = time.monotonic()
     for job in group:
         complete(job)
-    assert widget.redraws <= 3
+    intervals = int((time.monotonic() - began) / 0.25)
+    # initial draw, first change, at most one trailing redraw per interval, and the final state at once
+    assert widget.redraws <= 3 + intervals and widget.redraws < 100  # for 1000 changes
     deadline = time.monotonic() + 5
     while widget.bar.value != 1000 and time.monotonic() < deadline:
         time.sleep(0.05)
