@@ -108,6 +108,8 @@ class Job:
         self._lock = threading.RLock()
         self._poll_lock = threading.Lock()
         self._final = threading.Event()
+        #: Set by the one thread that sees the job turn final; it saves, then sets _final.
+        self._finishing = False
         self._callbacks: list[ChangeCallback] = []
 
     # -- description ---------------------------------------------------------
@@ -200,12 +202,15 @@ class Job:
             changed = self._state_key() != before
             if changed:
                 self.version += 1
-            final = self.status.is_terminal
-        if final and self.status == JobStatus.COMPLETED and self.save_to and not self.saved:
+            # The tracker and a waiting user may both apply the final report; exactly one
+            # of them saves the outputs, and wait() returns only once they are on disk.
+            finish_here = self.status.is_terminal and not self._finishing
+            self._finishing |= finish_here
+        if finish_here and self.status == JobStatus.COMPLETED and self.save_to:
             self._save_outputs()
         if changed:
             self._notify()
-        if final:
+        if finish_here:
             self._final.set()
         return changed
 

@@ -233,3 +233,34 @@ def test_an_output_taken_from_the_job_follows_later_reports():
     assert job.outputs[0] is held and held.downloads == 1 and [o.name for o in job.outputs] == ["scan.pdf", "scan-2.pdf"]
     job._apply(JobSnapshot(status=JobStatus.DELETED))
     assert held.availability is Availability.DELETED
+
+
+def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_saving(provider, tmp_path):
+    """The engine's push and the tracker's poll can both deliver "completed" at the same moment."""
+    import io
+    import threading
+
+    opened, release = [], threading.Event()
+
+    def slow_opener():
+        opened.append(1)
+        release.wait(10)
+        return io.BytesIO(b"%PDF-1.7 done")
+
+    job = Job(_request(), provider, save_to=tmp_path)
+    job._set_id("job-1")
+    report = JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("a.pdf", "application/pdf", _opener=slow_opener)])
+    first = threading.Thread(target=job._apply, args=(report,))
+    first.start()
+    while not opened:
+        threading.Event().wait(0.005)
+    second = threading.Thread(target=job._apply, args=(report,))
+    second.start()
+    second.join(5)
+    assert not second.is_alive() and len(opened) == 1  # the second report does not save again
+    with pytest.raises(dc.JobTimeout):
+        job.wait(timeout=0.05)  # nor does it declare the job finished while the first is still saving
+    release.set()
+    assert job.wait(timeout=5).saved == [tmp_path / "a.pdf"]
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pdf"]
+    first.join(5)
