@@ -206,12 +206,14 @@ class Job:
             # of them saves the outputs, and wait() returns only once they are on disk.
             finish_here = self.status.is_terminal and not self._finishing
             self._finishing |= finish_here
-        if finish_here and self.status == JobStatus.COMPLETED and self.save_to:
-            self._save_outputs()
-        if changed:
-            self._notify()
-        if finish_here:
-            self._final.set()
+        try:
+            if finish_here and self.status == JobStatus.COMPLETED and self.save_to:
+                self._save_outputs()
+            if changed:
+                self._notify()
+        finally:
+            if finish_here:  # even if saving broke: no one else will, and wait() must not hang
+                self._final.set()
         return changed
 
     def _local_time(self, moment: datetime) -> datetime:

@@ -239,6 +239,7 @@ def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_savin
     """The engine's push and the tracker's poll can both deliver "completed" at the same moment."""
     import io
     import threading
+    import time
 
     opened, release = [], threading.Event()
 
@@ -253,7 +254,7 @@ def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_savin
     first = threading.Thread(target=job._apply, args=(report,))
     first.start()
     while not opened:
-        threading.Event().wait(0.005)
+        time.sleep(0.005)
     second = threading.Thread(target=job._apply, args=(report,))
     second.start()
     second.join(5)
@@ -264,3 +265,16 @@ def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_savin
     assert job.wait(timeout=5).saved == [tmp_path / "a.pdf"]
     assert [p.name for p in tmp_path.iterdir()] == ["a.pdf"]
     first.join(5)
+
+
+def test_a_job_whose_saving_breaks_still_ends_its_waits(provider, tmp_path, monkeypatch):
+    job = Job(_request(), provider, save_to=tmp_path)
+    job._set_id("job-1")
+
+    def broken_save():
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(job, "_save_outputs", broken_save)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+    assert job.wait(timeout=1).ok
