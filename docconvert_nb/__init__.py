@@ -32,7 +32,7 @@ from .errors import (
     UnsupportedConversion,
 )
 from .jobs import Job, JobGroup, set_renderer
-from .outputs import Output
+from .outputs import Output, set_result_helper
 from .status import Availability, JobStatus
 
 __version__ = "0.1.0"
@@ -71,6 +71,20 @@ def _render(obj, include=None, exclude=None):
 
 
 set_renderer(_render)
+
+
+def _lazy_helper(name: str):
+    """``Job.<name>()``/``Output.<name>()`` call the helper layer, imported on first use."""
+
+    def call(obj, **options):
+        return __getattr__(name)(obj, **options)
+
+    call.__name__ = name
+    return call
+
+
+for _helper in ("to_dataframe", "preview"):
+    set_result_helper(_helper, _lazy_helper(_helper))
 
 
 def _register_with_ipython() -> None:

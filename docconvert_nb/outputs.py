@@ -11,30 +11,30 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from .errors import DocconvertError, OutputUnavailable
+from .fileformats import from_name
 from .status import Availability
+from .util import format_bytes, safe_filename
 
 #: Opens the output's bytes as a binary stream (the caller closes it).
 Opener = Callable[[], IO[bytes]]
 
+#: Readers of results that sit above the job model (``to_dataframe`` from
+#: :mod:`docconvert_nb.tables`, ``preview`` from :mod:`docconvert_nb.previews`).
+#: The package installs them (see ``docconvert_nb/__init__.py``), so outputs and
+#: jobs offer ``.to_dataframe()`` and ``.preview()`` without depending on those layers.
+_result_helpers: dict[str, Callable[..., Any]] = {}
 
-def safe_filename(name: str) -> str:
-    """Return ``name`` if it is a plain file name, else raise.
 
-    Output names come from providers, i.e. from the network: a name with a
-    directory part, ``..``, a NUL or a leading dot-dot could write outside the
-    folder the user chose.
-    """
-    if (
-        not name
-        or name in (".", "..")
-        or "\x00" in name
-        or "/" in name
-        or "\\" in name
-        or os.path.basename(name) != name
-        or (len(name) > 1 and name[1] == ":")  # drive letters
-    ):
-        raise DocconvertError(f"refusing to save an output with an unsafe file name: {name!r}")
-    return name
+def set_result_helper(name: str, function: Callable[..., Any]) -> None:
+    """Install the function behind ``Output.<name>()`` and ``Job.<name>()``."""
+    _result_helpers[name] = function
+
+
+def result_helper(name: str) -> Callable[..., Any]:
+    try:
+        return _result_helpers[name]
+    except KeyError:
+        raise DocconvertError(f"{name}() is not available: docconvert_nb.{name} is not installed") from None
 
 
 @dataclass
@@ -75,8 +75,6 @@ class Output:
 
     @property
     def format(self) -> str:
-        from .fileformats import from_name
-
         return from_name(self.name) or self.content_type.rsplit("/", 1)[-1]
 
     @property
@@ -133,15 +131,11 @@ class Output:
 
     def to_dataframe(self, **options):
         """The recognized table(s) in this CSV/XLSX output as pandas DataFrame(s)."""
-        from .tables import to_dataframe
-
-        return to_dataframe(self, **options)
+        return result_helper("to_dataframe")(self, **options)
 
     def preview(self, **options):
         """Something a notebook displays well for this output (thumbnails, text, boxes...)."""
-        from .previews import preview
-
-        return preview(self, **options)
+        return result_helper("preview")(self, **options)
 
     def __repr__(self) -> str:
         return f"<Output {self.summary()}>"
@@ -161,13 +155,3 @@ def _unavailable_message(output: Output) -> str:
         Availability.DELETED: "it was deleted",
     }
     return f"{output.name} cannot be read: {reasons.get(output.availability, output.availability)}"
-
-
-def format_bytes(n: int) -> str:
-    """``1536`` → ``'1.5 kB'``."""
-    step = 1000.0
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < step or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= step
-    return f"{n:.1f} TB"

@@ -15,10 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..jobs import Job, JobGroup, format_seconds
-from ..outputs import format_bytes
+from ..jobs import Job, JobGroup
 from ..redact import mask_text
 from ..status import JobStatus
+from ..util import format_bytes, format_seconds
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

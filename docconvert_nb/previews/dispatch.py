@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from ..errors import DocconvertError
 from ..fileformats import IMAGE_FORMATS
+from ..jobs import Job
+from ..tables import to_dataframe
 from ..tables.inputs import Document, resolve
+from ..tables.reading import looks_tabular
 from .base import DEFAULT_MAX_BYTES
 from .boxes import BoxesPreview, is_tesseract_tsv, parse_boxes
 from .files import FilePreview
@@ -38,8 +41,6 @@ def preview(result, *, pages: int = DEFAULT_PAGES, page: int = 1, image=None, li
     A preview's display never exceeds ``max_bytes`` (images are shrunk to
     fit). ``format=`` overrides the detected format.
     """
-    from ..jobs import Job
-
     if isinstance(result, Job):
         from .compare import compare
 
@@ -74,8 +75,6 @@ def preview_document(doc: Document, *, pages: int = DEFAULT_PAGES, page: int = 1
 
 def table_preview(doc: Document, *, max_bytes: int = DEFAULT_MAX_BYTES):
     """The DataFrame of a single table; a :class:`TablesPreview` for several."""
-    from ..tables import to_dataframe
-
     frames = to_dataframe(doc, as_dict=True)
     if len(frames) == 1:
         return next(iter(frames.values()))
@@ -90,8 +89,6 @@ def _is_table(doc: Document) -> bool:
     if doc.format == "json":
         return b'"tables"' in doc.data[:4096] and b'"cells"' in doc.data
     if doc.format == "txt" and not doc.name.lower().endswith(".txt"):
-        from ..tables.reading import looks_tabular
-
         return looks_tabular(doc.data)
     return False
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..outputs import format_bytes
+from ..util import format_bytes
 from .base import DEFAULT_MAX_BYTES, Preview, Rendered, plain_name, render_template
 
 

@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import fileformats
+from ..documents import Source
 from ..errors import DocconvertError, UnknownFormat
+from ..jobs import Job
+from ..outputs import Output
+from ..status import JobStatus
 
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -53,10 +57,6 @@ def resolve(obj, *, name: str | None = None, format: str | None = None) -> list[
     (or ``data:...;base64,`` URI), or literal CSV text. ``format`` overrides
     detection (``"csv"``, ``"xlsx"``, ``"hocr"``...).
     """
-    from ..documents import Source
-    from ..jobs import Job
-    from ..outputs import Output
-
     if isinstance(obj, Document):
         docs = [obj]
     elif isinstance(obj, Job):
@@ -82,8 +82,6 @@ def resolve(obj, *, name: str | None = None, format: str | None = None) -> list[
 
 def completed_outputs(job) -> list:
     """A job's outputs, or a clear error when it has none to read yet."""
-    from ..status import JobStatus
-
     if not job.done:
         raise DocconvertError(
             f"job {job.id or '#' + str(job.number)} is still {job.status}: its outputs are not ready; "
