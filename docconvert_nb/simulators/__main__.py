@@ -21,14 +21,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processing", type=float, default=1.0, help="minimum seconds of processing (default 1)")
     args = parser.parse_args(argv)
 
+    stop = threading.Event()
+    # Before anything is printed: whoever reads "listening" may send SIGTERM at once.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sim = simulator_class(args.provider)(port=args.port, durations={"queued": args.queued, "processing": args.processing})
     sim.start()
     print(f"{sim.label or sim.name} simulator listening on {sim.base_url}", flush=True)
     for key, value in sim.credentials.items():
         print(f"  {key}: {value}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
