@@ -326,8 +326,11 @@ class Progress:
         group.on_change(lambda _group, job: self.update(job))
         for job in group:
             self.update(job)
+            job.add_done_callback(self.update)
 
     def update(self, job) -> None:
+        if job.status.is_terminal and not job.finished:
+            return  # shown by the done callback, once its outputs are saved
         with self._lock:
             state = job.status.value
             if self._seen.get(job.number) == state:
@@ -343,7 +346,7 @@ class Progress:
     def _draw_bar(self) -> None:
         group = self._group
         total = len(group) or 1
-        done = group.finished
+        done = sum(job.finished for job in group)
         filled = int(self.BAR_WIDTH * done / total)
         failed = len(group.failed)
         tail = f", {failed} failed" if failed else ""

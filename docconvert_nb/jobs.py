@@ -3,9 +3,18 @@
 A :class:`Job` is a live view of one job at one provider. The process-wide
 tracker (:mod:`docconvert_nb.tracker`) submits it and keeps its state current,
 so a job moves on by itself while the user runs other cells; ``wait()`` and
-``await`` block until it is final. Nothing here knows about widgets: the
-notebook layer subscribes with :meth:`Job.on_change` and renders through the
-hook set with :func:`set_renderer`.
+``await`` block until it is final.
+
+A job finishes in exactly one place: the thread that sees its final report
+saves the outputs (``save_to``), then runs the callbacks given to
+:meth:`Job.add_done_callback`, once each, like
+:meth:`concurrent.futures.Future.add_done_callback`. ``wait()``, ``await``,
+groups, the notebook views, the magics and the command line all build on
+that one primitive, so none of them sees a job "done" before its files exist.
+
+Nothing here knows about widgets: the notebook layer subscribes with
+:meth:`Job.on_change` and :meth:`Job.add_done_callback` and renders through
+the hook set with :func:`set_renderer`.
 """
 
 from __future__ import annotations
@@ -14,21 +23,22 @@ import asyncio
 import itertools
 import logging
 import threading
-import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import DocconvertError, JobExpired, JobFailed, JobTimeout
-from .outputs import Output
+from .outputs import Output, result_helper
 from .providers.base import ConversionRequest, JobSnapshot, Provider
 from .redact import mask_options
 from .status import Availability, JobStatus
+from .util import format_seconds
 
 log = logging.getLogger(__name__)
 
 ChangeCallback = Callable[["Job"], None]
+DoneCallback = Callable[["Job"], None]
 
 _renderer: Callable[..., dict] | None = None
 
@@ -107,10 +117,12 @@ class Job:
         self.version = 0
         self._lock = threading.RLock()
         self._poll_lock = threading.Lock()
-        self._final = threading.Event()
-        #: Set by the one thread that sees the job turn final; it saves, then sets _final.
+        #: Set by the one thread that sees the job turn final; it saves, then runs the done callbacks.
         self._finishing = False
+        #: True once the done callbacks have been run (later ones run at once).
+        self._finished = False
         self._callbacks: list[ChangeCallback] = []
+        self._done_callbacks: list[DoneCallback] = []
 
     # -- description ---------------------------------------------------------
     @property
@@ -165,6 +177,26 @@ class Job:
 
         return unsubscribe
 
+    def add_done_callback(self, callback: DoneCallback) -> None:
+        """Call ``callback(job)`` once, when the job is final and its outputs are saved.
+
+        If that has already happened, the callback runs at once in the calling
+        thread; otherwise it runs on the thread that finishes the job, after
+        ``save_to`` has written every file and before ``wait()`` returns.
+        Callbacks run in the order they were added; an exception in one is
+        logged and ignored, like :meth:`concurrent.futures.Future.add_done_callback`.
+        """
+        with self._lock:
+            if not self._finished:
+                self._done_callbacks.append(callback)
+                return
+        _run_done_callback(callback, self)
+
+    @property
+    def finished(self) -> bool:
+        """True once the job is final, its outputs saved and its done callbacks run."""
+        return self._finished
+
     def _apply(self, snapshot: JobSnapshot) -> bool:
         """Merge a provider snapshot; returns whether anything changed."""
         with self._lock:
@@ -213,8 +245,15 @@ class Job:
                 self._notify()
         finally:
             if finish_here:  # even if saving broke: no one else will, and wait() must not hang
-                self._final.set()
+                self._run_done_callbacks()
         return changed
+
+    def _run_done_callbacks(self) -> None:
+        with self._lock:
+            self._finished = True
+            callbacks, self._done_callbacks = self._done_callbacks, []
+        for callback in callbacks:
+            _run_done_callback(callback, self)
 
     def _local_time(self, moment: datetime) -> datetime:
         """A provider's timestamp kept between submission and now, so a skewed service clock
@@ -289,12 +328,29 @@ class Job:
         running notebook kernel alike; an interrupt (Ctrl-C) leaves the job
         tracked.
         """
-        if not self._final.wait(timeout):
-            raise JobTimeout(
-                f"job {self.id or '(submitting)'} still {self.status} after {timeout:g} s; it keeps running",
-                self,
-            )
+        _check_timeout(timeout)
+        finished = threading.Event()
+        self.add_done_callback(lambda _job: finished.set())
+        if not finished.wait(timeout):
+            raise self._timeout(timeout)
         return self.raise_for_status()
+
+    async def wait_async(self, timeout: float | None = None) -> "Job":
+        """``await job.wait_async(timeout)``: like :meth:`wait`, without blocking the event loop.
+
+        ``await job`` is the same without a timeout.
+        """
+        _check_timeout(timeout)
+        try:
+            await asyncio.wait_for(_until_finished(self), timeout)
+        except asyncio.TimeoutError:
+            raise self._timeout(timeout) from None
+        return self.raise_for_status()
+
+    def _timeout(self, timeout: float | None) -> JobTimeout:
+        return JobTimeout(
+            f"job {self.id or '(submitting)'} still {self.status} after {timeout:g} s; it keeps running", self
+        )
 
     def raise_for_status(self) -> "Job":
         """Raise the typed error matching a failed/canceled/gone job; return self otherwise."""
@@ -307,11 +363,7 @@ class Job:
         return self
 
     def __await__(self):
-        return self._wait_async().__await__()
-
-    async def _wait_async(self) -> "Job":
-        await _until_final(self)
-        return self.raise_for_status()
+        return self.wait_async().__await__()
 
     def cancel(self) -> "Job":
         """Stop the job at the provider, if the provider can."""
@@ -347,16 +399,12 @@ class Job:
         return [out.save(directory, overwrite=overwrite) for out in self.outputs]
 
     def to_dataframe(self, **options):
-        """The job's recognized table(s) as pandas DataFrame(s)."""
-        from .tables import to_dataframe
-
-        return to_dataframe(self, **options)
+        """The job's recognized table(s) as pandas DataFrame(s) (see :func:`docconvert_nb.to_dataframe`)."""
+        return result_helper("to_dataframe")(self, **options)
 
     def preview(self, **options):
-        """A displayable preview of the job's outputs."""
-        from .previews import preview
-
-        return preview(self, **options)
+        """A displayable preview of the job's outputs (see :func:`docconvert_nb.preview`)."""
+        return result_helper("preview")(self, **options)
 
     # -- snapshots for views ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -425,6 +473,8 @@ class JobGroup(Sequence[Job]):
         self._callbacks: list[Callable[["JobGroup", Job], None]] = []
         self._job_subscriptions: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._done_callbacks: list[Callable[["JobGroup"], None]] | None = None
+        self._unfinished = 0
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -481,6 +531,39 @@ class JobGroup(Sequence[Job]):
 
         return unsubscribe
 
+    def add_done_callback(self, callback: Callable[["JobGroup"], None]) -> None:
+        """Call ``callback(group)`` once every job has finished (see :meth:`Job.add_done_callback`).
+
+        Runs at once if they all have; otherwise on the thread that finishes the last one.
+        """
+        with self._lock:
+            first = self._done_callbacks is None
+            if first:
+                self._done_callbacks = []
+                self._unfinished = len(self.jobs)
+            if self._unfinished:
+                self._done_callbacks.append(callback)
+                callback = None
+        if first:
+            for job in self.jobs:
+                job.add_done_callback(self._job_finished)
+        if callback is not None:
+            _run_done_callback(callback, self)
+
+    def _job_finished(self, _job: Job) -> None:
+        with self._lock:
+            self._unfinished -= 1
+            if self._unfinished:
+                return
+            callbacks, self._done_callbacks = self._done_callbacks or [], []
+        for callback in callbacks:
+            _run_done_callback(callback, self)
+
+    @property
+    def finished_all(self) -> bool:
+        """True once every job has finished (outputs saved, done callbacks run)."""
+        return all(job.finished for job in self.jobs)
+
     def _job_changed(self, job: Job) -> None:
         for callback in list(self._callbacks):
             try:
@@ -494,14 +577,27 @@ class JobGroup(Sequence[Job]):
         Failures do not raise unless ``raise_on_error=True`` (then a
         :class:`JobFailed` names every failed job); inspect ``group.failed``.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for job in self.jobs:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not job._final.wait(remaining):
-                raise JobTimeout(
-                    f"{len(self) - self.finished} of {len(self)} jobs still running after {timeout:g} s"
-                )
+        _check_timeout(timeout)
+        finished = threading.Event()
+        self.add_done_callback(lambda _group: finished.set())
+        if not finished.wait(timeout):
+            raise self._timeout(timeout)
         return self._check(raise_on_error)
+
+    async def wait_async(self, timeout: float | None = None, *, raise_on_error: bool = False) -> "JobGroup":
+        """``await group.wait_async(raise_on_error=True)``: like :meth:`wait`, without blocking the loop.
+
+        ``await group`` is the same with the defaults (failures do not raise).
+        """
+        _check_timeout(timeout)
+        try:
+            await asyncio.wait_for(_until_finished(self), timeout)
+        except asyncio.TimeoutError:
+            raise self._timeout(timeout) from None
+        return self._check(raise_on_error)
+
+    def _timeout(self, timeout: float | None) -> JobTimeout:
+        return JobTimeout(f"{len(self) - self.finished} of {len(self)} jobs still running after {timeout:g} s")
 
     def _check(self, raise_on_error: bool) -> "JobGroup":
         if raise_on_error and self.failed:
@@ -510,12 +606,7 @@ class JobGroup(Sequence[Job]):
         return self
 
     def __await__(self):
-        return self._wait_async().__await__()
-
-    async def _wait_async(self) -> "JobGroup":
-        for job in self.jobs:
-            await _until_final(job)
-        return self
+        return self.wait_async().__await__()
 
     def save(self, directory: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
         """Save the outputs of every completed job into ``directory``."""
@@ -560,28 +651,28 @@ class JobGroup(Sequence[Job]):
         return {"text/plain": repr(self)}
 
 
-async def _until_final(job: Job) -> None:
-    """Await a job's final state without blocking the running event loop."""
+def _run_done_callback(callback, target) -> None:
+    try:
+        callback(target)
+    except Exception:  # a broken view must not break tracking, nor the other callbacks
+        log.exception("done callback %r failed for %r", callback, target)
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout >= 0 and timeout == timeout):
+        raise DocconvertError(f"timeout must be a number of seconds ≥ 0 or None, not {timeout!r}")
+
+
+async def _until_finished(obj: "Job | JobGroup") -> None:
+    """Await a job's (or group's) done callbacks without blocking the running event loop."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
 
-    def check(changed: Job) -> None:
-        if changed.status.is_terminal:
+    def finished(_obj) -> None:
+        try:
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+        except RuntimeError:  # the loop was closed meanwhile: nobody is waiting any more
+            pass
 
-    unsubscribe = job.on_change(check)
-    try:
-        if not job.status.is_terminal:
-            await future
-    finally:
-        unsubscribe()
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    obj.add_done_callback(finished)
+    await future

@@ -22,7 +22,6 @@ import glob
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -254,27 +253,16 @@ class DocconvertMagics(Magics):
 
     def _assign_when_complete(self, job: Job, name: str) -> None:
         """Put ``job``'s DataFrame into the user namespace once it completes (on the tracker's thread)."""
-        once = threading.Lock()
-        done: list[bool] = []
 
-        def on_change(changed: Job) -> None:
-            if not changed.status.is_terminal:
-                return
-            with once:  # the tracker and this thread may both see the final state
-                if done:
-                    return
-                done.append(True)
-            if not changed.ok:
+        def assign(finished: Job) -> None:
+            if not finished.ok:
                 return
             try:
-                self.shell.user_ns[name] = changed.to_dataframe()
+                self.shell.user_ns[name] = finished.to_dataframe()
             except Exception:  # a background thread has nowhere to raise to
-                log.exception("could not read the tables of job %s into %s", changed.id, name)
+                log.exception("could not read the tables of job %s into %s", finished.id, name)
 
-        unsubscribe = job.on_change(on_change)
-        on_change(job)  # the job may have finished before we subscribed
-        if done:
-            unsubscribe()
+        job.add_done_callback(assign)
 
     # -- %docconvert ------------------------------------------------------------------
     @magic_arguments()

@@ -6,8 +6,8 @@ import docconvert_nb as dc
 from docconvert_nb.documents import ConversionRequest, Source
 from docconvert_nb.jobs import Job
 from docconvert_nb.outputs import Output
-from docconvert_nb.providers.base import JobSnapshot
 from docconvert_nb.status import Availability, JobStatus
+from docconvert_nb.testing import ScriptedProvider
 
 from .helpers import image_bytes
 
@@ -91,15 +91,21 @@ def test_wait_timeout_leaves_the_job_running(provider):
 
 
 def _request():
-    from docconvert_nb.documents import ConversionRequest, Source
 
     return ConversionRequest(Source.from_input(image_bytes()), "pdf")
 
 
-def test_late_provider_news_cannot_revive_a_finished_job(provider):
-    job = dc.convert(image_bytes(), to="pdf", provider=provider).wait(timeout=30)
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
-    job._apply(JobSnapshot(status=JobStatus.FAILED))
+def scripted_job(**kwargs) -> Job:
+    """A job at a new :class:`ScriptedProvider`, submitted and waiting for the test's reports."""
+    scripted = ScriptedProvider()
+    return scripted.wait_submitted(dc.convert(image_bytes(), to="pdf", provider=scripted, name="scan.png", **kwargs))
+
+
+def test_late_provider_news_cannot_revive_a_finished_job():
+    job = scripted_job()
+    job.provider.complete(job)
+    job.provider.report(job, JobStatus.PROCESSING)
+    job.provider.report(job, JobStatus.FAILED)
     assert job.status is JobStatus.COMPLETED
 
 
@@ -179,14 +185,14 @@ def test_job_options_mask_secrets(provider):
     assert mask_options({"password": "hunter2", "dpi": 72}) == {"password": "***", "dpi": 72}
 
 
-def test_a_skewed_provider_clock_cannot_distort_elapsed(provider):
+def test_a_skewed_provider_clock_cannot_distort_elapsed():
     from datetime import timedelta
 
-    job = Job(_request(), provider)
+    job = scripted_job()
     future = job.submitted_at + timedelta(days=1)
     past = job.submitted_at - timedelta(days=1)
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING, started_at=past))
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, finished_at=future))
+    job.provider.report(job, JobStatus.PROCESSING, started_at=past)
+    job.provider.report(job, JobStatus.COMPLETED, finished_at=future)
     assert job.started_at == job.submitted_at
     assert 0 <= job.elapsed < 5
 
@@ -222,20 +228,19 @@ def test_a_group_stops_listening_to_its_jobs_when_its_listeners_leave(provider):
 def test_an_output_taken_from_the_job_follows_later_reports():
     """Providers report the outputs anew on every poll; what the user holds must not go stale."""
     first = Output("scan.pdf", "application/pdf", size=10)
-    job = Job(ConversionRequest(Source.from_input(image_bytes(), name="scan.png"), "pdf"), dc.providers.get())
-    job._set_id("job-1")
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[first]))
+    job = scripted_job()
+    job.provider.report(job, JobStatus.COMPLETED, outputs=[first])
     held = job.outputs[0]
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[
+    job.provider.report(job, JobStatus.COMPLETED, outputs=[
         Output("scan.pdf", "application/pdf", size=10, downloads=1, download_limit=3),
         Output("scan-2.pdf", "application/pdf", size=20),
-    ]))
+    ])
     assert job.outputs[0] is held and held.downloads == 1 and [o.name for o in job.outputs] == ["scan.pdf", "scan-2.pdf"]
-    job._apply(JobSnapshot(status=JobStatus.DELETED))
+    job.provider.report(job, JobStatus.DELETED)
     assert held.availability is Availability.DELETED
 
 
-def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_saving(provider, tmp_path):
+def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_saving(tmp_path):
     """The engine's push and the tracker's poll can both deliver "completed" at the same moment."""
     import io
     import threading
@@ -248,14 +253,13 @@ def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_savin
         release.wait(10)
         return io.BytesIO(b"%PDF-1.7 done")
 
-    job = Job(_request(), provider, save_to=tmp_path)
-    job._set_id("job-1")
-    report = JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("a.pdf", "application/pdf", _opener=slow_opener)])
-    first = threading.Thread(target=job._apply, args=(report,))
+    job = scripted_job(save_to=tmp_path)
+    report = dict(outputs=[Output("a.pdf", "application/pdf", _opener=slow_opener)])
+    first = threading.Thread(target=job.provider.report, args=(job, JobStatus.COMPLETED), kwargs=report)
     first.start()
     while not opened:
         time.sleep(0.005)
-    second = threading.Thread(target=job._apply, args=(report,))
+    second = threading.Thread(target=job.provider.report, args=(job, JobStatus.COMPLETED), kwargs=report)
     second.start()
     second.join(5)
     assert not second.is_alive() and len(opened) == 1  # the second report does not save again
@@ -267,14 +271,13 @@ def test_the_final_report_arriving_twice_saves_once_and_wait_returns_after_savin
     first.join(5)
 
 
-def test_a_job_whose_saving_breaks_still_ends_its_waits(provider, tmp_path, monkeypatch):
-    job = Job(_request(), provider, save_to=tmp_path)
-    job._set_id("job-1")
+def test_a_job_whose_saving_breaks_still_ends_its_waits(tmp_path, monkeypatch):
+    job = scripted_job(save_to=tmp_path)
 
     def broken_save():
         raise RuntimeError("disk gone")
 
     monkeypatch.setattr(job, "_save_outputs", broken_save)
     with pytest.raises(RuntimeError, match="disk gone"):
-        job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+        job.provider.report(job, JobStatus.COMPLETED)
     assert job.wait(timeout=1).ok

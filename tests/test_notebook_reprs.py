@@ -9,11 +9,11 @@ import pytest
 import docconvert_nb as dc
 from docconvert_nb.jobs import JobGroup
 from docconvert_nb.notebook import WIDGET_MIME, mimebundle, static_bundle
-from docconvert_nb.providers.base import JobSnapshot
 from docconvert_nb.status import JobStatus
+from docconvert_nb.testing import ScriptedProvider, pdf_output
 
 from .helpers import image_bytes
-from .test_notebook_widgets import ScriptedProvider, complete, fail, pdf_output, scripted_job
+from .test_notebook_widgets import complete, fail, scripted_job
 
 
 def both(obj) -> tuple[str, str]:
@@ -33,7 +33,7 @@ def test_completed_job_facts_in_text_and_html():
 
 def test_failed_job_facts_in_text_and_html():
     job = scripted_job(name="scan.png")
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING, warnings=["resolution below 150 dpi"]))
+    job.provider.report(job, JobStatus.PROCESSING, warnings=["resolution below 150 dpi"])
     fail(job, "page 1 is damaged")
     for text in both(job):
         for fact in ("job-0001", "failed", "scan.png", "page 1 is damaged", "resolution below 150 dpi"):
@@ -42,7 +42,7 @@ def test_failed_job_facts_in_text_and_html():
 
 def test_running_job_says_the_snapshot_may_be_stale():
     job = scripted_job()
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job.provider.report(job, JobStatus.PROCESSING)
     text, html = both(job)
     assert "processing" in text and "processing" in html and "Snapshot taken at display time" in html
 
@@ -80,7 +80,7 @@ def test_long_lists_are_capped_and_say_so():
 
 def test_group_of_a_thousand_is_small_and_complete():
     provider = ScriptedProvider()
-    group = JobGroup([scripted_job(provider, name=f"p{i:04d}.png", job_id=f"j{i}") for i in range(1000)], name="batch")
+    group = JobGroup([scripted_job(provider, name=f"p{i:04d}.png") for i in range(1000)], name="batch")
     for job in group[:700]:
         complete(job)
     for job in group[700:712]:

@@ -5,7 +5,6 @@ The scripted provider and job helpers here are shared with test_notebook_reprs.p
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -13,65 +12,30 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import docconvert_nb as dc
-from docconvert_nb.documents import ConversionRequest, Source
 from docconvert_nb.jobs import Job, JobGroup
 from docconvert_nb.notebook import mimebundle, settle, widgets
 from docconvert_nb.notebook.throttle import Throttle
 from docconvert_nb.notebook.widgets import JobGroupWidget, JobWidget, widget_for
 from docconvert_nb.outputs import Output
-from docconvert_nb.providers.base import Capability, JobSnapshot, Provider
 from docconvert_nb.status import JobStatus
+from docconvert_nb.testing import ScriptedProvider, pdf_output
 
 from .helpers import image_bytes
 
 
-class ScriptedProvider(Provider):
-    """Reports whatever the test applies; records cancel/delete calls."""
-
-    name = "scripted"
-    label = "Scripted service"
-    can_cancel = True
-
-    def __init__(self, can_cancel: bool = True):
-        self.can_cancel = can_cancel
-        self.canceled: list[str] = []
-        self.deleted: list[str] = []
-
-    def capabilities(self):
-        return [Capability("convert", "png", "pdf")]
-
-    def submit(self, request):
-        return "job-0001"
-
-    def status(self, job_id):
-        return JobSnapshot(status=None)
-
-    def delete(self, job_id):
-        self.deleted.append(job_id)
-
-    def cancel(self, job_id):
-        self.canceled.append(job_id)
-
-
-def scripted_job(provider=None, *, name="scan.png", job_id="job-0001", options=None) -> Job:
-    request = ConversionRequest(Source.from_input(image_bytes(), name=name), "pdf", options=options or {})
-    job = Job(request, provider or ScriptedProvider())
-    job._set_id(job_id)
-    return job
-
-
-def pdf_output(name="scan.pdf", data=b"%PDF-1.4 scripted\n", **metadata) -> Output:
-    return Output(name=name, content_type="application/pdf", size=len(data), metadata=metadata,
-                  _opener=lambda: io.BytesIO(data))
+def scripted_job(provider=None, *, name="scan.png", options=None) -> Job:
+    """A job at a :class:`ScriptedProvider` (a new one unless given), submitted and waiting for reports."""
+    provider = provider or ScriptedProvider()
+    job = dc.convert(image_bytes(), to="pdf", provider=provider, name=name, **(options or {}))
+    return provider.wait_submitted(job)
 
 
 def complete(job: Job, *outputs: Output) -> None:
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=list(outputs or [pdf_output()])))
+    job.provider.complete(job, *outputs)
 
 
 def fail(job: Job, *errors: str) -> None:
-    job._apply(JobSnapshot(status=JobStatus.FAILED, message="failed", errors=list(errors or ["page 1 is damaged"])))
+    job.provider.fail(job, *errors)
 
 
 # -- job widget ------------------------------------------------------------------------------
@@ -92,11 +56,11 @@ def test_queued_processing_completed_through_traits():
     assert widget.action.description == "Cancel" and not widget.action.disabled
     assert widget.outputs_box.children == ()
 
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING, progress=0.4))
+    job.provider.report(job, JobStatus.PROCESSING, progress=0.4)
     assert widget.status == "processing" and widget.bar.value == pytest.approx(0.4)
     assert widget.bar.bar_style == "info" and "40%" in widget.header.value
 
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[pdf_output(pages=3)]))
+    job.provider.report(job, JobStatus.COMPLETED, outputs=[pdf_output(pages=3)])
     assert (widget.status, widget.badge_style, widget.bar.bar_style) == ("completed", "success", "success")
     assert widget.bar.value == 1.0
     rows = output_rows(widget)
@@ -112,9 +76,9 @@ def test_failure_shows_errors_and_stays_red_after_delete():
     provider = ScriptedProvider()
     job = scripted_job(provider)
     widget = JobWidget(job, interval=0)
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
-    job._apply(JobSnapshot(status=JobStatus.FAILED, message="failed", errors=["page 2 is damaged"],
-                           warnings=["low resolution"]))
+    job.provider.report(job, JobStatus.PROCESSING)
+    job.provider.report(job, JobStatus.FAILED, message="failed", errors=["page 2 is damaged"],
+                           warnings=["low resolution"])
     assert (widget.status, widget.badge_style, widget.bar.bar_style) == ("failed", "danger", "danger")
     assert "page 2 is damaged" in widget.messages.value and "low resolution" in widget.messages.value
     assert widget.action.description == "Delete" and not widget.action.disabled
@@ -130,7 +94,7 @@ def test_cancel_only_while_running_and_only_where_possible():
     provider = ScriptedProvider()
     job = scripted_job(provider)
     widget = JobWidget(job, interval=0)
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job.provider.report(job, JobStatus.PROCESSING)
     assert widget.action.description == "Cancel" and not widget.action.disabled
     widget.action.click()
     widget.action_thread.join(5)
@@ -163,7 +127,7 @@ def test_delete_click_does_not_block_the_kernel_thread():
     provider = SlowDeleteProvider()
     job = scripted_job(provider)
     widget = JobWidget(job, interval=0)
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+    job.provider.report(job, JobStatus.COMPLETED)
 
     widget.action.click()  # returns while the provider is still busy
     assert widget.action.description == "Deleting…" and widget.action.disabled
@@ -180,7 +144,7 @@ def test_failed_delete_is_reported_and_the_button_comes_back():
     provider.release.set()
     job = scripted_job(provider)
     widget = JobWidget(job, interval=0)
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+    job.provider.report(job, JobStatus.COMPLETED)
 
     widget.action.click()
     widget.action_thread.join(5)
@@ -195,11 +159,11 @@ def test_output_rows_follow_the_outputs_even_when_the_snapshot_lags(monkeypatch)
     """The tracker may finish the job between the widget's snapshot and its look at the outputs."""
     job = scripted_job()
     widget = JobWidget(job, interval=0)
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job.provider.report(job, JobStatus.PROCESSING)
     lagging = job.to_dict()  # taken before the job completed
     real_to_dict = job.to_dict
     monkeypatch.setattr(job, "to_dict", lambda: lagging)
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", size=2048)]))
+    job.provider.report(job, JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", size=2048)])
     monkeypatch.setattr(job, "to_dict", real_to_dict)
     widget.refresh()
     assert widget.status == "completed"
@@ -218,9 +182,9 @@ def test_widget_stops_listening_once_final():
 def test_bursts_of_changes_are_throttled_and_the_last_state_arrives():
     job = scripted_job()
     widget = JobWidget(job, interval=0.25)
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
+    job.provider.report(job, JobStatus.PROCESSING)
     for step in range(1, 101):
-        job._apply(JobSnapshot(status=JobStatus.PROCESSING, progress=step / 100))
+        job.provider.report(job, JobStatus.PROCESSING, progress=step / 100)
     assert widget.redraws <= 3  # initial draw, first change, maybe one trailing
     deadline = time.monotonic() + 5
     while widget.bar.value != 1.0 and time.monotonic() < deadline:
@@ -247,16 +211,16 @@ def test_throttle_folds_calls_into_one_trailing_call():
 def test_the_final_state_is_drawn_at_once_not_after_the_interval():
     job = scripted_job()
     widget = JobWidget(job, interval=60)  # a trailing redraw would come a minute later
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING))
-    job._apply(JobSnapshot(status=JobStatus.PROCESSING, progress=0.5))
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", 9)]))
+    job.provider.report(job, JobStatus.PROCESSING)
+    job.provider.report(job, JobStatus.PROCESSING, progress=0.5)
+    job.provider.report(job, JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", 9)])
     assert widget.status == "completed" and len(widget.outputs_box.children) == 2  # before _apply returned
 
-    group = JobGroup([scripted_job(job_id=f"g-{n}") for n in range(3)])
+    group = JobGroup([scripted_job() for n in range(3)])
     view = JobGroupWidget(group, interval=60)
     for member in group.jobs:
-        member._apply(JobSnapshot(status=JobStatus.PROCESSING))
-        member._apply(JobSnapshot(status=JobStatus.COMPLETED))
+        member.provider.report(member, JobStatus.PROCESSING)
+        member.provider.report(member, JobStatus.COMPLETED)
     assert view.bar.value == 3 and view.status.startswith("3/3 done")
 
 
@@ -337,7 +301,7 @@ def test_bundle_in_a_kernel_has_the_live_view_plus_fallbacks(monkeypatch):
 
 def thousand_jobs() -> JobGroup:
     provider = ScriptedProvider()
-    jobs = [scripted_job(provider, name=f"page-{i:04d}.png", job_id=f"job-{i:04d}") for i in range(1000)]
+    jobs = [scripted_job(provider, name=f"page-{i:04d}.png") for i in range(1000)]
     return JobGroup(jobs, name="scans")
 
 
@@ -369,7 +333,7 @@ def test_group_of_a_thousand_is_one_paginated_table():
 
 def test_group_widget_finishes_and_keeps_failure_red():
     provider = ScriptedProvider()
-    group = JobGroup([scripted_job(provider, job_id=f"j{i}") for i in range(3)])
+    group = JobGroup([scripted_job(provider) for i in range(3)])
     widget = JobGroupWidget(group, interval=0)
     fail(group[0])
     complete(group[1])
@@ -406,9 +370,9 @@ def test_real_group_from_convert_many(provider):
     assert widget.table.value.count("completed") >= 2
 
 
-def finish_on_a_thread(job: Job, snapshot: JobSnapshot) -> None:
-    """Apply ``snapshot`` the way the tracker does: from a thread that is not the main one."""
-    worker = threading.Thread(target=job._apply, args=(snapshot,))
+def finish_on_a_thread(job: Job, *outputs: Output) -> None:
+    """Complete ``job`` the way the tracker does: from a thread that is not the main one."""
+    worker = threading.Thread(target=job.provider.complete, args=(job, *outputs))
     worker.start()
     worker.join(5)
 
@@ -417,7 +381,7 @@ def test_a_card_finished_off_the_main_thread_is_sent_again_after_the_next_cell()
     settle.run_pending()  # nothing left over from other tests
     job = scripted_job()
     widget = JobWidget(job, interval=0)
-    finish_on_a_thread(job, JobSnapshot(status=JobStatus.COMPLETED, outputs=[Output("scan.pdf", "application/pdf", 9)]))
+    finish_on_a_thread(job, Output("scan.pdf", "application/pdf", 9))
     first_row = widget.outputs_box.children[0]
     assert widget.status == "completed" and first_row.comm is not None
 
@@ -428,9 +392,9 @@ def test_a_card_finished_off_the_main_thread_is_sent_again_after_the_next_cell()
     assert settle.run_pending() == 0  # once
 
     widget.refresh()  # on the main thread nothing is queued: it already belongs to the running cell
-    main_job = scripted_job(job_id="job-0002")
+    main_job = scripted_job()
     JobWidget(main_job, interval=0)
-    main_job._apply(JobSnapshot(status=JobStatus.COMPLETED))
+    main_job.provider.report(main_job, JobStatus.COMPLETED)
     assert settle.run_pending() == 0
 
 

@@ -260,16 +260,14 @@ def test_plot_table_percent_axis_and_errors():
         plot_table(df, kind="radar")
 
 
-def _completed_job(provider, outputs):
-    from docconvert_nb.documents import ConversionRequest, Source
-    from docconvert_nb.jobs import Job
-    from docconvert_nb.providers.base import JobSnapshot
-    from docconvert_nb.status import JobStatus
+def _completed_job(outputs):
+    from docconvert_nb.testing import ScriptedProvider
 
-    job = Job(ConversionRequest(Source("scan.png", "png", data=b"\x89PNG"), "csv", "tables"), provider)
-    job._set_id("job-1")
-    job._apply(JobSnapshot(status=JobStatus.COMPLETED, outputs=outputs))
-    return job
+    from .helpers import image_bytes
+
+    scripted = ScriptedProvider()
+    job = dc.recognize_tables(image_bytes(), provider=scripted, name="scan.png")
+    return scripted.complete(job, *outputs)
 
 
 def _output(name, data):
@@ -279,7 +277,7 @@ def _output(name, data):
 
 
 def test_job_with_several_csv_outputs_gives_a_dict_keyed_by_output(provider):
-    job = _completed_job(provider, [
+    job = _completed_job([
         _output("scan-p1-t1.csv", b"Item,Price\npen,1.50\nbook,12.00\n"),
         _output("scan-p1-t2.csv", EUROPEAN_CSV.encode("cp1252")),
         _output("scan.pdf", b"%PDF-1.4 ignored: not a table"),
@@ -295,7 +293,7 @@ def test_engine_json_tables_and_a_single_table_job(provider):
     import json
 
     document = {"tables": [{"page": 1, "table": 1, "cells": [["Name", "Qty"], ["a", "1.200"], ["b", "3,5"]]}]}
-    job = _completed_job(provider, [_output("scan.json", json.dumps(document).encode())])
+    job = _completed_job([_output("scan.json", json.dumps(document).encode())])
     df = job.to_dataframe()
     assert isinstance(df, pd.DataFrame)
     # "3,5" proves a decimal comma for the column, so the dot in "1.200" groups thousands.

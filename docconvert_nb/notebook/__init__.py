@@ -11,7 +11,6 @@ at display time, never at import.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from ..jobs import Job, JobGroup
@@ -85,25 +84,12 @@ def display(obj: Job | JobGroup) -> None:
     """
     from IPython.display import display as show
 
-    if obj.done or not in_kernel():
+    finished = obj.finished if isinstance(obj, Job) else obj.finished_all
+    if finished or not in_kernel():
         show(mimebundle(obj), raw=True)
         return
-    # The job may finish while its first bundle is built: the check below catches that.
+    # The job may finish while its first bundle is built: the done callback then runs at once.
     handle = show(mimebundle(obj), raw=True, display_id=True)
-    lock = threading.Lock()
-    state: dict[str, Any] = {"updated": False, "unsubscribe": None}
-
-    def refresh_when_final(*_) -> None:
-        if not obj.done:
-            return
-        with lock:
-            if state["updated"]:
-                return
-            state["updated"] = True
-        if state["unsubscribe"] is not None:
-            state["unsubscribe"]()
-        update_display()
-        settle.after_next_cell(("display", handle.display_id), update_display)
 
     def update_display() -> None:
         try:
@@ -111,10 +97,11 @@ def display(obj: Job | JobGroup) -> None:
         except Exception:  # the kernel may be shutting down
             log.debug("could not update the display of %r", obj, exc_info=True)
 
-    state["unsubscribe"] = obj.on_change(refresh_when_final)
-    refresh_when_final()  # it may have finished before we subscribed
-    if state["updated"]:
-        state["unsubscribe"]()
+    def refresh_when_finished(_obj) -> None:
+        update_display()
+        settle.after_next_cell(("display", handle.display_id), update_display)
+
+    obj.add_done_callback(refresh_when_finished)
 
 
 def register(shell) -> None:

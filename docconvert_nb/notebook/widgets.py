@@ -138,8 +138,9 @@ class JobWidget(_LiveView, w.VBox):
             **kwargs,
         )
         self.add_class("docconvert-job-widget")
+        self._unsubscribe = job.on_change(lambda _job: self._throttle.trigger())
         # The final state is drawn at once: before wait()/await return, in the cell that waits.
-        self._unsubscribe = job.on_change(lambda job: self._throttle.trigger(now=job.status.is_terminal))
+        job.add_done_callback(lambda _job: self._throttle.trigger(now=True))
         self.refresh()
 
     def __repr__(self) -> str:
@@ -151,12 +152,11 @@ class JobWidget(_LiveView, w.VBox):
         with self._lock:
             if self._finished:
                 return
+            finished = self.job.finished  # read first: the snapshot below is then at least as new
             snapshot = self.job.to_dict()
-            view = html.job_view(snapshot)
-            self._draw(view)
-            if snapshot["terminal"]:
-                self._finished = True
-        self._after_draw(snapshot["terminal"])
+            self._draw(html.job_view(snapshot))
+            final = self._finished = finished and snapshot["terminal"]
+        self._after_draw(final)
 
     def _redraw_final(self) -> None:
         self._rows_key = None  # the rows are rebuilt, so they are opened again too
@@ -340,8 +340,8 @@ class JobGroupWidget(_LiveView, w.VBox):
             **kwargs,
         )
         self.add_class("docconvert-group-widget")
-        self._unsubscribe = group.on_change(
-            lambda group, job: self._throttle.trigger(now=job.status.is_terminal and group.done))
+        self._unsubscribe = group.on_change(lambda _group, _job: self._throttle.trigger())
+        group.add_done_callback(lambda _group: self._throttle.trigger(now=True))
         self.refresh()
 
     def __repr__(self) -> str:
@@ -364,10 +364,10 @@ class JobGroupWidget(_LiveView, w.VBox):
         with self._lock:
             if self._finished:
                 return
+            final = self.group.finished_all  # read first: the page drawn below is then the final one
             self._draw()
-            if self.group.done:
-                self._finished = True
-        self._after_draw(self._finished)
+            self._finished = final
+        self._after_draw(final)
 
     def _redraw_final(self) -> None:
         self._draw()
