@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 
 from . import providers
+from ._version import __version__ as __version__
 from .api import convert, convert_many, formats, jobs, ocr, recognize_tables, submit
 from .errors import (
     AuthenticationError,
@@ -34,8 +35,6 @@ from .errors import (
 from .jobs import Job, JobGroup, set_renderer
 from .outputs import Output, set_result_helper
 from .status import Availability, JobStatus
-
-__version__ = "0.1.0"
 
 # Heavy or optional parts load on first use: `import docconvert_nb` stays fast.
 _LAZY = {

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import fileformats as formats
-from ..outputs import safe_filename
+from ..util import safe_filename
 from . import tools
 
 

@@ -2,7 +2,7 @@
 
 It speaks the same job model as the cloud services: ``submit`` returns a job
 id at once, the work runs on a bounded worker pool, results stay in the
-per-user store for the retention window (24 h by default, like the seeds)
+per-user store for the retention window (24 h by default, as Aspose.OCR Cloud keeps its results)
 and can be deleted earlier. Listeners hear about every change immediately.
 """
 

@@ -30,7 +30,7 @@ ErrorParser = Callable[[requests.Response], "tuple[str, Any]"]
 
 
 def _user_agent() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return f"docconvert_nb/{__version__} python-requests/{requests.__version__}"
 
