@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import logging
 import threading
+import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -113,6 +114,12 @@ class Job:
         self.warnings: list[str] = []
         self.progress: float | None = None
         self.saved: list[Path] = []
+        #: True when the job completed at once from an earlier identical job's result (see ``cache=``).
+        self.cached = False
+        #: sha256 of the source's bytes, once the tracker has read them (the journal and cache use it).
+        self.source_sha256: str | None = None
+        #: This job's row in the journal (:mod:`docconvert_nb.journal`); a reattached job keeps it.
+        self.journal_key = uuid.uuid4().hex
         #: Increases with every change; views compare it to skip redundant redraws.
         self.version = 0
         self._lock = threading.RLock()
@@ -431,6 +438,7 @@ class Job:
                 "errors": list(self.errors),
                 "warnings": list(self.warnings),
                 "progress": self.progress,
+                "cached": self.cached,
             }
 
     def __repr__(self) -> str:
