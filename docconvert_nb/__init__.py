@@ -32,7 +32,7 @@ from .errors import (
     UnsupportedConversion,
 )
 from .jobs import Job, JobGroup, set_renderer
-from .journal import set_journal
+from .journaling import set_journal
 from .outputs import Output, set_result_helper
 from .status import Availability, JobStatus
 

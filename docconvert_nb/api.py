@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import fileformats as _formats
-from . import journal as _journal
+from . import journaling as _journal
 from . import providers
 from .documents import ConversionRequest, Source
 from .errors import DocconvertError, UnknownFormat

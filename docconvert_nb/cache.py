@@ -3,7 +3,7 @@
 Two jobs do the same work when they send the same bytes (sha256) to the same
 provider (same kind, same endpoint) for the same task, target and options.
 When a job is submitted, the tracker looks in the journal
-(:mod:`docconvert_nb.journal`) for an earlier completed job with that cache
+(:mod:`docconvert_nb.journaling`) for an earlier completed job with that cache
 key, still inside the provider's retention window, and asks the provider
 about that job by its id. Only if the provider says it is still completed with
 its outputs (for the embedded engine: and the files are still in its store)
@@ -14,7 +14,7 @@ So the cache serves only from providers that answer a status call by id for
 a job submitted by an earlier process or instance (the embedded engine, whose
 store outlives the kernel, and the cloud adapters, which ask the service).
 Jobs with secret-looking options are never cached (see
-:func:`docconvert_nb.journal.cache_key`), and ``cache=False`` on
+:func:`docconvert_nb.journaling.cache_key`), and ``cache=False`` on
 ``dc.convert``/``ocr``/``recognize_tables``/``convert_many``/``submit``
 opts a call out. A cached job shares the earlier job's results at the
 provider: deleting either deletes them for both.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import journal as _journal
+from . import journaling as _journal
 from .providers.base import JobSnapshot, Provider
 from .status import JobStatus
 
@@ -67,7 +67,8 @@ def _lookup(job: "Job") -> Hit | None:
     key = _journal.cache_key(job.provider, job.task, job.target, job.source_sha256, job.request.options)
     if key is None:
         return None
-    journal.flush(1.0)  # this process's own recent results, in the file before we look
+    if journal.has_pending(key):
+        journal.flush(1.0)  # a result this process just had: in the file before we look
     for row in journal.completed_like(key):
         if row["key"] == job.journal_key or not _within_retention(job.provider, row):
             continue

@@ -118,7 +118,7 @@ class Job:
         self.cached = False
         #: sha256 of the source's bytes, once the tracker has read them (the journal and cache use it).
         self.source_sha256: str | None = None
-        #: This job's row in the journal (:mod:`docconvert_nb.journal`); a reattached job keeps it.
+        #: This job's row in the journal (:mod:`docconvert_nb.journaling`); a reattached job keeps it.
         self.journal_key = uuid.uuid4().hex
         #: Increases with every change; views compare it to skip redundant redraws.
         self.version = 0

@@ -7,7 +7,7 @@ threads. Providers that push updates (the embedded engine, webhooks) call
 back as soon as something changes; polled providers are checked with the
 back-off their own ``poll_delay`` gives, and never twice at once per job.
 
-Every job it follows is recorded in the journal (:mod:`docconvert_nb.journal`).
+Every job it follows is recorded in the journal (:mod:`docconvert_nb.journaling`).
 Before sending a document it hashes it and asks the result cache
 (:mod:`docconvert_nb.cache`) whether an identical job's result can be reused;
 :meth:`Tracker.follow` picks up a job already running at a provider (by id).
@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import cache as _cache
-from . import journal as _journal
+from . import journaling as _journal
 from .errors import AuthenticationError, DocconvertError, JobNotFound
 from .jobs import Job
 from .providers.base import JobSnapshot, Provider

@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .errors import DocconvertError
 from .redact import is_secret_name, mask_options
 
 if TYPE_CHECKING:  # the journal records jobs; it never creates or drives them
@@ -240,6 +241,11 @@ def _decode(record: sqlite3.Row) -> dict[str, Any]:
     return row
 
 
+def _transient(exc: Exception) -> bool:
+    """Another process held the file longer than the busy timeout: worth trying again."""
+    return isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in ("locked", "busy"))
+
+
 @dataclass
 class _Pending:
     row: dict[str, Any]
@@ -299,6 +305,14 @@ class Journal:
                 self._thread = threading.Thread(target=self._run, name="docconvert-journal", daemon=True)
                 self._thread.start()
 
+    def has_pending(self, cache_key: str) -> bool:
+        """Whether a completed job with ``cache_key`` is still waiting to be written."""
+        with self._cond:
+            return any(
+                item.row.get("cache_key") == cache_key and item.row.get("status") == "completed"
+                for item in self._pending.values()
+            )
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued row is written (or dropped); returns False on timeout."""
         deadline = time.monotonic() + timeout
@@ -345,7 +359,7 @@ class Journal:
             retry = {}
             for key, item in batch.items():
                 item.attempts += 1
-                if item.attempts < 5 and isinstance(exc, sqlite3.OperationalError):
+                if item.attempts < 5 and _transient(exc):
                     retry[key] = item
             return retry
         self._write_failures = 0
@@ -480,7 +494,10 @@ def frame(*, unfinished: bool = False):
     rows: list[dict[str, Any]] = []
     if journal is not None:
         journal.flush(2.0)
-        rows = journal.unfinished() if unfinished else journal.rows()
+        try:
+            rows = journal.unfinished() if unfinished else journal.rows()
+        except sqlite3.Error as exc:
+            raise DocconvertError(f"cannot read the job journal {journal.path}: {exc}") from exc
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in ("submitted_at", "started_at", "finished_at", "updated_at"):
         table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
