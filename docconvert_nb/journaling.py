@@ -260,6 +260,7 @@ class Journal:
         self._pending: dict[str, _Pending] = {}
         self._cond = threading.Condition()
         self._writing = False
+        self._inflight: dict[str, _Pending] = {}
         self._thread: threading.Thread | None = None
         self._ready = False
         self._complained = False
@@ -310,7 +311,7 @@ class Journal:
         with self._cond:
             return any(
                 item.row.get("cache_key") == cache_key and item.row.get("status") == "completed"
-                for item in self._pending.values()
+                for batch in (self._pending, self._inflight) for item in batch.values()
             )
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -332,14 +333,17 @@ class Journal:
                     self._cond.notify_all()
                     self._cond.wait()
                 batch, self._pending = self._pending, {}
+                self._inflight = batch
                 self._writing = True
             failed = self._write(batch)
-            if failed:
-                with self._cond:
-                    for key, item in failed.items():
-                        self._pending.setdefault(key, item)  # a newer row of the job wins
+            with self._cond:
+                self._inflight = {}
+                for key, item in failed.items():
+                    self._pending.setdefault(key, item)  # a newer row of the job wins
+                if failed:
                     self._writing = False
                     self._cond.notify_all()
+            if failed:
                 time.sleep(0.2 * min(self._write_failures, 10))
 
     def _write(self, batch: dict[str, _Pending]) -> dict[str, _Pending]:
