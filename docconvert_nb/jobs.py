@@ -130,6 +130,9 @@ class Job:
         self._finished = False
         self._callbacks: list[ChangeCallback] = []
         self._done_callbacks: list[DoneCallback] = []
+        #: Called after every change, before the ``on_change`` callbacks, by what keeps a record
+        #: of the job (the journal, :func:`docconvert_nb.journaling.watch`); views use ``on_change``.
+        self.recorder: ChangeCallback | None = None
 
     # -- description ---------------------------------------------------------
     @property
@@ -292,7 +295,7 @@ class Job:
         self._apply(JobSnapshot(status=JobStatus.FAILED, message=message, errors=[message]))
 
     def _notify(self) -> None:
-        for callback in list(self._callbacks):
+        for callback in [self.recorder, *self._callbacks] if self.recorder else list(self._callbacks):
             try:
                 callback(self)
             except Exception:  # a broken view must not break tracking

@@ -9,9 +9,10 @@ The row follows the job as it changes, so a new kernel can list earlier jobs
 (:func:`journal_frame`, i.e. ``dc.journal()``) and pick up the unfinished ones
 (``dc.reattach()``). It is also what the result cache looks in.
 
-Writing never gets in a job's way: changes are queued from the job's
-``on_change``/done hooks and a single background thread writes them, several
-per transaction. If the file cannot be written the failure is logged once and
+Writing never gets in a job's way: each change is queued from the job's
+``recorder`` hook (called with every change, the final one after the outputs
+are saved) and a single background thread writes them, several per
+transaction. If the file cannot be written the failure is logged once and
 the jobs carry on. Several processes can share the file: it is in WAL mode
 (readers never wait for writers), writers wait up to :data:`BUSY_TIMEOUT_S`
 for one another, and every transaction is short. A process killed mid-job
@@ -167,12 +168,15 @@ def cache_key(provider: "Provider", task: str, target: str, sha256: str | None, 
     Jobs with a secret-looking option (a PDF password...) and jobs whose
     options are not plain JSON values are never cached: the key would have to
     carry the secret, and an option without a stable value cannot be compared.
+    Nor are jobs of a provider without an endpoint (no base URL, no store):
+    two of its instances could not be told apart.
     """
-    if sha256 is None or any(is_secret_name(name) for name in options):
+    where = endpoint(provider)
+    if sha256 is None or where is None or any(is_secret_name(name) for name in options):
         return None
     try:
         canonical = json.dumps(
-            [provider.name, type(provider).__qualname__, endpoint(provider), task, target, sha256, options],
+            [provider.name, type(provider).__qualname__, where, task, target, sha256, options],
             sort_keys=True, allow_nan=False,
         )
     except (TypeError, ValueError):
@@ -480,8 +484,7 @@ def watch(job: "Job") -> None:
             journal._complain(exc)
 
     write(job)
-    job.on_change(write)
-    job.add_done_callback(write)
+    job.recorder = write
 
 
 def frame(*, unfinished: bool = False):

@@ -33,8 +33,9 @@ def home(tmp_path, monkeypatch):
 class ServingProvider(ScriptedProvider):
     """A scripted service that also answers for a job by its id, as a cloud service does."""
 
-    def __init__(self, **options):
+    def __init__(self, base_url: str = "https://serving.example", **options):
         super().__init__(**options)
+        self.base_url = base_url  # where its jobs live: what tells two services apart
         self.answers: dict[str, JobSnapshot] = {}
         self.asked: list[str] = []  # by the tracker's own polls and by the cache
 
@@ -136,10 +137,19 @@ def test_a_cloud_like_provider_serves_only_while_it_says_completed():
     serving.wait_submitted(third)
     assert not third.cached and len(serving.submitted) == 2
 
-    other = ServingProvider(name="another")
+    other = ServingProvider("https://another.example")
     elsewhere = dc.convert(PNG, to="pdf", provider=other, name="a.png")
     other.wait_submitted(elsewhere)
     assert not elsewhere.cached and len(other.submitted) == 1
+
+
+def test_a_provider_without_an_endpoint_is_never_cached():
+    serving = ServingProvider(base_url=None)  # no base URL, no store: its instances cannot be told apart
+    first = dc.convert(PNG, to="pdf", provider=serving, name="a.png")
+    serving.finish(first, pdf_output("a.pdf"))
+    again = dc.convert(PNG, to="pdf", provider=serving, name="a.png")
+    serving.wait_submitted(again)
+    assert not again.cached and len(serving.submitted) == 2
 
 
 def test_secret_options_are_never_cached():
