@@ -255,10 +255,10 @@ def reattach(*, provider: str | Provider | None = None) -> JobGroup:
     jobs: list[Job] = []
     skipped: list[str] = []
     for row in table.unfinished():
+        if only is not None and row["provider"] != only.name:
+            continue
         if row["key"] in followed:
             jobs.append(followed[row["key"]])
-            continue
-        if only is not None and row["provider"] != only.name:
             continue
         if _followed_elsewhere(row):
             skipped.append(f"{row['source_name']}: process {row['pid']} still follows it")

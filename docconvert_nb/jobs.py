@@ -58,6 +58,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: Unique to this process (one random draw: uuid4 per job costs more than the job's bookkeeping).
+_PROCESS_KEY = uuid.uuid4().hex
+
 #: Files saved through ``save_to`` in this process, and the job (number) that saved each.
 _saved_by: dict[Path, int] = {}
 _saved_lock = threading.Lock()
@@ -119,7 +122,7 @@ class Job:
         #: sha256 of the source's bytes, once the tracker has read them (the journal and cache use it).
         self.source_sha256: str | None = None
         #: This job's row in the journal (:mod:`docconvert_nb.journaling`); a reattached job keeps it.
-        self.journal_key = uuid.uuid4().hex
+        self.journal_key = f"{_PROCESS_KEY}-{self.number}"
         #: Increases with every change; views compare it to skip redundant redraws.
         self.version = 0
         self._lock = threading.RLock()

@@ -54,6 +54,8 @@ BUSY_TIMEOUT_S = 10.0
 #: How long a reader (``dc.journal()``, the cache, reattach) waits at most.
 READ_TIMEOUT_S = 5.0
 SCHEMA_VERSION = 1
+#: Finished jobs not heard of for this long are dropped from the journal (their results are long gone).
+KEEP_DAYS = 30
 
 _TERMINAL = ("completed", "failed", "canceled", "expired", "deleted")
 
@@ -219,8 +221,11 @@ def row_for(job: "Job") -> dict[str, Any]:
             "finished_at": _iso(job.finished_at),
             "updated_at": _now_iso(),
             "pid": os.getpid(),
-            "host": socket.gethostname(),
+            "host": _HOST,
         }
+
+
+_HOST = socket.gethostname()
 
 
 def _source_size(source) -> int | None:
@@ -245,6 +250,16 @@ def _decode(record: sqlite3.Row) -> dict[str, Any]:
     return row
 
 
+def _built(batch: dict[str, "_Pending"]) -> list[dict[str, Any]]:
+    rows = []
+    for item in batch.values():
+        try:
+            rows.append(item.build())
+        except Exception:  # one odd job must not keep the others out of the journal
+            log.debug("cannot describe a job for the journal", exc_info=True)
+    return rows
+
+
 def _transient(exc: Exception) -> bool:
     """Another process held the file longer than the busy timeout: worth trying again."""
     return isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in ("locked", "busy"))
@@ -252,8 +267,14 @@ def _transient(exc: Exception) -> bool:
 
 @dataclass
 class _Pending:
-    row: dict[str, Any]
+    """A row to write, or a job whose row is built when it is written (its latest state)."""
+
+    row: dict[str, Any] | None = None
+    job: "Job | None" = None
     attempts: int = 0
+
+    def build(self) -> dict[str, Any]:
+        return self.row if self.row is not None else row_for(self.job)
 
 
 class Journal:
@@ -265,6 +286,11 @@ class Journal:
         self._cond = threading.Condition()
         self._writing = False
         self._inflight: dict[str, _Pending] = {}
+        #: Cache keys of completed jobs queued / being written (the cache waits for those).
+        self._pending_results: set[str] = set()
+        self._inflight_results: set[str] = set()
+        #: The writer thread's own connection (only that thread uses it).
+        self._writer: sqlite3.Connection | None = None
         self._thread: threading.Thread | None = None
         self._ready = False
         self._complained = False
@@ -298,6 +324,8 @@ class Journal:
             except sqlite3.OperationalError:  # another process is switching it right now
                 pass
             connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            horizon = datetime.fromtimestamp(time.time() - KEEP_DAYS * 86400, timezone.utc)
+            connection.execute(f"DELETE FROM jobs WHERE status IN {_TERMINAL} AND updated_at < ?", (_iso(horizon),))
         self._ready = True
 
     # -- writing ------------------------------------------------------------------------------------
@@ -305,18 +333,34 @@ class Journal:
         """Queue ``row`` to be written (a later row of the same job replaces it in the queue)."""
         with self._cond:
             self._pending[row["key"]] = _Pending(row)
-            self._cond.notify_all()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="docconvert-journal", daemon=True)
-                self._thread.start()
+            if row.get("status") == "completed" and row.get("cache_key"):
+                self._pending_results.add(row["cache_key"])
+            self._wake()
+
+    def record_job(self, job: "Job") -> None:
+        """Queue ``job``'s row; it is built by the writer thread, so this costs the job next to nothing."""
+        result = None
+        if job.status.value == "completed" and job.source_sha256:
+            result = cache_key(job.provider, job.task, job.target, job.source_sha256, job.request.options)
+        with self._cond:
+            queued = self._pending.get(job.journal_key)
+            if queued is None or queued.job is not job:
+                self._pending[job.journal_key] = _Pending(job=job)
+            if result:
+                self._pending_results.add(result)
+            self._wake()
+
+    def _wake(self) -> None:
+        """(Lock held) tell the writer, starting it if needed."""
+        self._cond.notify_all()
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="docconvert-journal", daemon=True)
+            self._thread.start()
 
     def has_pending(self, cache_key: str) -> bool:
         """Whether a completed job with ``cache_key`` is still waiting to be written."""
         with self._cond:
-            return any(
-                item.row.get("cache_key") == cache_key and item.row.get("status") == "completed"
-                for batch in (self._pending, self._inflight) for item in batch.values()
-            )
+            return any(cache_key in keys or "*" in keys for keys in (self._pending_results, self._inflight_results))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued row is written (or dropped); returns False on timeout."""
@@ -338,12 +382,17 @@ class Journal:
                     self._cond.wait()
                 batch, self._pending = self._pending, {}
                 self._inflight = batch
+                self._inflight_results, self._pending_results = self._pending_results, set()
                 self._writing = True
             failed = self._write(batch)
             with self._cond:
-                self._inflight = {}
+                self._inflight, self._inflight_results = {}, set()
                 for key, item in failed.items():
                     self._pending.setdefault(key, item)  # a newer row of the job wins
+                    if item.row and item.row.get("status") == "completed" and item.row.get("cache_key"):
+                        self._pending_results.add(item.row["cache_key"])
+                    elif item.job is not None and item.job.status.value == "completed":
+                        self._pending_results.add("*")  # rare (a failed write): wait for any result
                 if failed:
                     self._writing = False
                     self._cond.notify_all()
@@ -353,15 +402,18 @@ class Journal:
     def _write(self, batch: dict[str, _Pending]) -> dict[str, _Pending]:
         """Write ``batch`` in one transaction; return what should be tried again."""
         try:
-            with closing(self.connect(BUSY_TIMEOUT_S)) as connection:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    connection.executemany(_UPSERT, [_encode(item.row) for item in batch.values()])
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
+            if self._writer is None:
+                self._writer = self.connect(BUSY_TIMEOUT_S)
+            connection = self._writer
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(_UPSERT, [_encode(row) for row in _built(batch)])
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
         except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
+            self._drop_writer()
             self._write_failures += 1
             self._complain(exc)
             retry = {}
@@ -372,6 +424,14 @@ class Journal:
             return retry
         self._write_failures = 0
         return {}
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except sqlite3.Error:
+                pass
+            self._writer = None
 
     def _complain(self, exc: Exception) -> None:
         if not self._complained:
@@ -479,7 +539,7 @@ def watch(job: "Job") -> None:
 
     def write(changed: "Job") -> None:
         try:
-            journal.record(row_for(changed))
+            journal.record_job(changed)
         except Exception as exc:  # the journal must never break a job
             journal._complain(exc)
 

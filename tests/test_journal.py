@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -299,9 +298,9 @@ def test_an_embedded_result_finished_after_the_journal_stopped_hearing_is_reatta
         import docconvert_nb as dc
         from docconvert_nb import journaling as journal
         from tests.helpers import image_bytes
-        record = journal.Journal.record
+        built = journal._built
         # As if killed right after the engine finished: the journal never hears the outcome.
-        journal.Journal.record = lambda self, row: None if row["status"] == "completed" else record(self, row)
+        journal._built = lambda batch: [row for row in built(batch) if row["status"] != "completed"]
         job = dc.convert(image_bytes(), to="pdf", name="late.png", save_to={str(out)!r})
         job.wait(60)
         assert journal.flush(10)
@@ -375,3 +374,15 @@ def test_reattach_leaves_out_what_it_cannot_follow(home, monkeypatch):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_long_finished_jobs_are_dropped_and_unfinished_ones_kept(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    book = Journal(path)
+    base = {c: None for c in journal.COLUMNS} | {"provider": "embedded", "cached": 0}
+    old = "2020-01-01T00:00:00.000+00:00"
+    book.record(base | {"key": "old-done", "status": "completed", "updated_at": old})
+    book.record(base | {"key": "old-running", "status": "processing", "updated_at": old})
+    book.record(base | {"key": "recent", "status": "completed", "updated_at": journal._now_iso()})
+    book.flush()
+    assert {r["key"] for r in Journal(path).rows()} == {"old-running", "recent"}
