@@ -25,6 +25,7 @@ from .documents import ConversionRequest, Source
 from .errors import DocconvertError, UnknownFormat
 from .jobs import Job, JobGroup
 from .providers.base import Provider
+from .status import JobStatus
 from .tracker import get_tracker
 
 Document = "str | os.PathLike | bytes"
@@ -226,7 +227,7 @@ def journal(*, unfinished: bool = False):
     return _journal.frame(unfinished=unfinished)
 
 
-def reattach(*, provider: str | Provider | None = None) -> JobGroup:
+def reattach(*, provider: str | Provider | None = None, completed: bool = False) -> JobGroup:
     """Follow the journal's unfinished jobs again (after a kernel restart, say); returns them as a JobGroup.
 
     Cloud jobs are asked about by their id at the provider, configured by its
@@ -244,6 +245,11 @@ def reattach(*, provider: str | Provider | None = None) -> JobGroup:
     endpoint than the one the job was sent to. A job whose process exited
     before the provider gave it an id cannot be found again: the journal
     records it failed.
+
+    ``completed=True`` also brings back the completed jobs (not from the cache)
+    whose results the provider still keeps, to read their outputs in a new
+    kernel; those are not saved again, and the ones whose results are gone
+    come back expired or deleted.
     """
     table = _journal.current()
     if table is None:
@@ -254,13 +260,17 @@ def reattach(*, provider: str | Provider | None = None) -> JobGroup:
     followed = {job.journal_key: job for job in tracker.jobs}
     jobs: list[Job] = []
     skipped: list[str] = []
-    for row in table.unfinished():
+    rows = table.unfinished()
+    if completed:
+        rows += table.rows("status = 'completed' AND cached = 0 AND provider_id IS NOT NULL")
+    for row in rows:
         if only is not None and row["provider"] != only.name:
             continue
         if row["key"] in followed:
             jobs.append(followed[row["key"]])
             continue
-        if _followed_elsewhere(row):
+        finished = row["status"] == "completed"
+        if not finished and _followed_elsewhere(row):
             skipped.append(f"{row['source_name']}: process {row['pid']} still follows it")
             continue
         if not row["provider_id"]:
@@ -276,7 +286,7 @@ def reattach(*, provider: str | Provider | None = None) -> JobGroup:
         if reason:
             skipped.append(f"{row['source_name']} ({chosen.name} job {row['provider_id']}): {reason}")
             continue
-        jobs.append(tracker.follow(_job_from_row(row, chosen), row["provider_id"]))
+        jobs.append(tracker.follow(_job_from_row(row, chosen, save=not finished), row["provider_id"]))
     if skipped:
         warnings.warn(f"not reattached: {'; '.join(skipped)}", stacklevel=2)
     return JobGroup(jobs, name="reattached")
@@ -305,10 +315,10 @@ def _cannot_follow(provider: Provider, row: dict[str, Any]) -> str | None:
     return None
 
 
-def _job_from_row(row: dict[str, Any], provider: Provider) -> Job:
+def _job_from_row(row: dict[str, Any], provider: Provider, *, save: bool = True) -> Job:
     source = Source(name=row["source_name"] or "document", format=row["source_format"] or "unknown", data=b"")
     request = ConversionRequest(source, row["target"], row["task"], dict(row["options"] or {}))
-    save_to = Path(row["save_to"]) if row["save_to"] else None
+    save_to = Path(row["save_to"]) if row["save_to"] and save else None
     usable = save_to is not None and save_to.is_dir() and os.access(save_to, os.W_OK | os.X_OK)
     job = Job(request, provider, save_to=save_to if usable else None)
     if save_to is not None and not usable:
@@ -317,4 +327,7 @@ def _job_from_row(row: dict[str, Any], provider: Provider) -> Job:
     job.source_sha256 = row["source_sha256"]
     job.submitted_at = _journal.parse_time(row["submitted_at"]) or job.submitted_at
     job.started_at = _journal.parse_time(row["started_at"])
+    job.saved = [Path(path) for path in row["saved"] or []]
+    if row["status"] in (JobStatus.QUEUED.value, JobStatus.PROCESSING.value):
+        job.status, job.message = JobStatus(row["status"]), row["message"] or JobStatus(row["status"]).description
     return job

@@ -386,3 +386,28 @@ def test_long_finished_jobs_are_dropped_and_unfinished_ones_kept(tmp_path):
     book.record(base | {"key": "recent", "status": "completed", "updated_at": journal._now_iso()})
     book.flush()
     assert {r["key"] for r in Journal(path).rows()} == {"old-running", "recent"}
+
+
+def test_completed_jobs_come_back_on_request_with_their_outputs_or_as_gone(home, tmp_path):
+    from docconvert_nb.engine import Engine
+    from docconvert_nb.providers.embedded import EmbeddedProvider
+    from docconvert_nb.tracker import get_tracker
+
+    earlier = EmbeddedProvider(Engine(home))
+    kept = dc.convert(image_bytes(), to="pdf", provider=earlier, name="kept.png", save_to=tmp_path / "out").wait(30)
+    gone = dc.convert(image_bytes(color=(9, 9, 9)), to="pdf", provider=earlier, name="gone.png").wait(30)
+    journal.flush(5.0)
+    for job in (kept, gone):  # as in a new kernel, which has no Job objects for them
+        job.recorder = None
+        get_tracker().jobs.remove(job)
+    Engine(home).delete(gone.id)  # meanwhile, from elsewhere (the CLI, say)
+    assert len(dc.reattach(provider=EmbeddedProvider(Engine(home)))) == 0  # nothing unfinished
+
+    group = dc.reattach(provider=EmbeddedProvider(Engine(home)), completed=True).wait(30)
+    by_name = {job.source_name: job for job in group}
+    assert set(by_name) == {"kept.png", "gone.png"}
+    assert by_name["kept.png"].ok and by_name["kept.png"].output(0).read() == kept.output(0).read()
+    assert by_name["kept.png"].saved == [tmp_path / "out" / "kept.pdf"] and by_name["kept.png"].save_to is None
+    assert by_name["gone.png"].status == JobStatus.DELETED
+    assert row_of(home, by_name["gone.png"])["status"] == "deleted"
+    assert row_of(home, by_name["kept.png"])["saved"] == [str(tmp_path / "out" / "kept.pdf")]
