@@ -6,8 +6,11 @@ the folder the embedded engine keeps its store in): its provider and the
 provider's job id, the source's name and sha256, task, target, options (secret
 values masked), status, message, outputs, the files saved, and timestamps.
 The row follows the job as it changes, so a new kernel can list earlier jobs
-(:func:`journal_frame`, i.e. ``dc.journal()``) and pick up the unfinished ones
-(``dc.reattach()``). It is also what the result cache looks in.
+(:func:`frame`, i.e. ``dc.journal()``) and pick up the unfinished ones
+(``dc.reattach()``). It is also what the result cache (:mod:`docconvert_nb.cache`)
+looks in. Finished jobs not heard of for :data:`KEEP_DAYS` days are dropped.
+
+(The module is ``journaling`` because ``docconvert_nb.journal`` is the function.)
 
 Writing never gets in a job's way: each change is queued from the job's
 ``recorder`` hook (called with every change, the final one after the outputs
@@ -16,7 +19,9 @@ transaction. If the file cannot be written the failure is logged once and
 the jobs carry on. Several processes can share the file: it is in WAL mode
 (readers never wait for writers), writers wait up to :data:`BUSY_TIMEOUT_S`
 for one another, and every transaction is short. A process killed mid-job
-loses at most the changes it had not written yet; what was committed stays.
+loses at most the changes it had not written yet (milliseconds' worth);
+what was committed stays. The file must be on a local disk: SQLite's WAL
+mode does not work over network file systems.
 
 Turn it off with ``DOCCONVERT_NB_JOURNAL=0`` in the environment or
 ``dc.set_journal(False)`` (which also turns off the result cache).
@@ -116,7 +121,7 @@ def home() -> Path:
 
 
 def enabled_by_environment() -> bool:
-    return os.environ.get("DOCCONVERT_NB_JOURNAL", "1").strip().lower() not in ("0", "false", "no", "off", "")
+    return os.environ.get("DOCCONVERT_NB_JOURNAL", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _now_iso() -> str:
