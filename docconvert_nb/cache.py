@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,9 +124,14 @@ def _as_result_of(job: "Job", row: dict[str, Any], snapshot: JobSnapshot) -> Job
     outputs = [_renamed(out, old_stem, new_stem) for out in snapshot.outputs or []]
     submitted = _journal.parse_time(row.get("submitted_at"))
     when = f" submitted {submitted.astimezone().strftime('%Y-%m-%d %H:%M')}" if submitted else ""
+    retention = retention_seconds(job.provider)
+    until = ""
+    if submitted and retention is not None and retention != float("inf"):
+        expiry = datetime.fromtimestamp(submitted.timestamp() + retention).astimezone()
+        until = f"; the provider keeps the results until {expiry.strftime('%Y-%m-%d %H:%M')}"
     message = (
         f"Completed at once from the cache: the same document, task, target and options as "
-        f"{row['source_name']}{when} (job {row['provider_id']})."
+        f"{row['source_name']}{when} (job {row['provider_id']}){until}."
     )
     return JobSnapshot(status=JobStatus.COMPLETED, message=message, outputs=outputs,
                        warnings=list(snapshot.warnings), progress=1.0)
