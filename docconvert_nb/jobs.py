@@ -58,9 +58,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-#: Unique to this process (one random draw: uuid4 per job costs more than the job's bookkeeping).
-_PROCESS_KEY = uuid.uuid4().hex
-
 #: Files saved through ``save_to`` in this process, and the job (number) that saved each.
 _saved_by: dict[Path, int] = {}
 _saved_lock = threading.Lock()
@@ -87,6 +84,10 @@ def _split_name(name: str) -> tuple[str, str]:
             return name[: -len(double)], name[-len(double):]
     path = Path(name)
     return path.stem, path.suffix
+
+
+#: Unique to this process (one random draw: uuid4 per job costs more than the job's bookkeeping).
+_PROCESS_KEY = uuid.uuid4().hex
 
 
 class Job:
