@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 
 from . import providers
-from .api import convert, convert_many, formats, jobs, journal, ocr, reattach, recognize_tables, submit
+from .api import convert, convert_many, formats, jobs, ocr, recognize_tables, submit
 from .errors import (
     AuthenticationError,
     ChecksumMismatch,
@@ -32,6 +32,7 @@ from .errors import (
     UnsupportedConversion,
 )
 from .jobs import Job, JobGroup, set_renderer
+from .api import journal, reattach  # noqa: I001  (kept apart: fewer merge conflicts)
 from .journaling import set_journal
 from .outputs import Output, set_result_helper
 from .status import Availability, JobStatus
