@@ -32,8 +32,6 @@ from .errors import (
     UnsupportedConversion,
 )
 from .jobs import Job, JobGroup, set_renderer
-from .api import journal, reattach  # noqa: I001  (kept apart: fewer merge conflicts)
-from .journaling import set_journal
 from .outputs import Output, set_result_helper
 from .status import Availability, JobStatus
 
@@ -51,6 +49,9 @@ _LAZY = {
     "simulate": "docconvert_nb.simulators:simulate",
     "available_providers": "docconvert_nb.providers:available",
     "set_default_provider": "docconvert_nb.providers:set_default",
+    "journal": "docconvert_nb.api:journal",
+    "reattach": "docconvert_nb.api:reattach",
+    "set_journal": "docconvert_nb.journaling:set_journal",
 }
 
 
