@@ -279,12 +279,15 @@ def reattach(*, provider: str | Provider | None = None, completed: bool = False)
             continue
         try:
             chosen = only or providers.get(row["provider"])
-        except (DocconvertError, ImportError) as exc:
+        except (DocconvertError, ImportError, ValueError) as exc:
             skipped.append(f"{row['source_name']}: {exc}")
             continue
         reason = _cannot_follow(chosen, row)
         if reason:
             skipped.append(f"{row['source_name']} ({chosen.name} job {row['provider_id']}): {reason}")
+            continue
+        if not finished and not table.claim(row):
+            skipped.append(f"{row['source_name']}: another process reattached it just now")
             continue
         jobs.append(tracker.follow(_job_from_row(row, chosen, save=not finished), row["provider_id"]))
     if skipped:

@@ -457,6 +457,20 @@ class Journal:
         except sqlite3.Error as exc:
             self._complain(exc)
 
+    def claim(self, row: dict[str, Any]) -> bool:
+        """Make this process the one following ``row``'s job, unless another process claimed it since
+        ``row`` was read (two kernels reattaching at once must not both follow one job)."""
+        try:
+            with closing(self.connect(BUSY_TIMEOUT_S)) as connection:
+                cursor = connection.execute(
+                    "UPDATE jobs SET pid = ?, host = ?, updated_at = ? WHERE key = ? AND pid IS ? AND host IS ?",
+                    (os.getpid(), _HOST, _now_iso(), row["key"], row.get("pid"), row.get("host")),
+                )
+                return cursor.rowcount == 1
+        except sqlite3.Error as exc:
+            self._complain(exc)
+            return True  # no journal to share: nobody else can have claimed it through it
+
     def abandon(self, key: str, message: str) -> None:
         """Record an unfinished job as failed: no one can follow it any more."""
         try:

@@ -411,3 +411,15 @@ def test_completed_jobs_come_back_on_request_with_their_outputs_or_as_gone(home,
     assert by_name["gone.png"].status == JobStatus.DELETED
     assert row_of(home, by_name["gone.png"])["status"] == "deleted"
     assert row_of(home, by_name["kept.png"])["saved"] == [str(tmp_path / "out" / "kept.pdf")]
+
+
+def test_two_kernels_reattaching_at_once_do_not_both_follow_a_job(home):
+    book = Journal(home / journal.FILE_NAME)
+    base = {c: None for c in journal.COLUMNS} | {"cached": 0, "status": "processing", "provider": "embedded",
+                                                 "provider_id": "p1", "key": "k1", "pid": 2**22 + 7, "host": "h"}
+    book.record(base)
+    book.flush()
+    row = book.unfinished()[0]
+    assert book.claim(row) is True
+    assert book.claim(row) is False  # read before the first claim: stale
+    assert book.unfinished()[0]["pid"] == os.getpid()
