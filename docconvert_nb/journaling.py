@@ -59,6 +59,8 @@ BUSY_TIMEOUT_S = 10.0
 #: How long a reader (``dc.journal()``, the cache, reattach) waits at most.
 READ_TIMEOUT_S = 5.0
 SCHEMA_VERSION = 1
+#: The writer thread ends after this many idle seconds (the next change starts it again).
+IDLE_SECONDS = 60.0
 #: Finished jobs not heard of for this long are dropped from the journal (their results are long gone).
 KEEP_DAYS = 30
 
@@ -384,7 +386,11 @@ class Journal:
                 while not self._pending:
                     self._writing = False
                     self._cond.notify_all()
-                    self._cond.wait()
+                    if not self._cond.wait(IDLE_SECONDS) and not self._pending:
+                        # Nothing to write for a while: let the thread and its connection go.
+                        self._thread = None
+                        self._drop_writer()
+                        return
                 batch, self._pending = self._pending, {}
                 self._inflight = batch
                 self._inflight_results, self._pending_results = self._pending_results, set()

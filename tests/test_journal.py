@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -423,3 +424,18 @@ def test_two_kernels_reattaching_at_once_do_not_both_follow_a_job(home):
     assert book.claim(row) is True
     assert book.claim(row) is False  # read before the first claim: stale
     assert book.unfinished()[0]["pid"] == os.getpid()
+
+
+def test_an_idle_writer_lets_go_and_comes_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "IDLE_SECONDS", 0.05)
+    book = Journal(tmp_path / "j.sqlite3")
+    base = {c: None for c in journal.COLUMNS} | {"key": "k", "provider": "embedded", "cached": 0}
+    book.record(base | {"status": "queued"})
+    assert book.flush(5)
+    deadline = time.monotonic() + 5
+    while book._thread is not None:
+        assert time.monotonic() < deadline, "the idle writer thread never ended"
+        time.sleep(0.01)
+    book.record(base | {"status": "completed"})
+    assert book.flush(5)
+    assert [r["status"] for r in book.rows()] == ["completed"]
