@@ -1,4 +1,4 @@
-"""The public calls: convert, ocr, recognize_tables, convert_many, formats.
+"""The public calls: convert, ocr, recognize_tables, convert_many, formats, journal, reattach.
 
 Each returns at once with a :class:`~docconvert_nb.jobs.Job` (or a
 :class:`~docconvert_nb.jobs.JobGroup`) that the tracker submits and follows
@@ -7,6 +7,11 @@ provider or target format, unsupported pair, bad option, unwritable
 ``save_to``) raise a typed error right away; a document whose content is
 unusable (empty, truncated, not what its name says and nothing we know)
 gives a job that has failed with that message, like any other bad input.
+
+Every job is recorded in the journal (:mod:`docconvert_nb.journaling`):
+:func:`journal` lists them, :func:`reattach` follows the unfinished ones
+again in a new kernel, and the same work asked twice completes from the
+earlier result (:mod:`docconvert_nb.cache`; ``cache=False`` opts out).
 """
 
 from __future__ import annotations
