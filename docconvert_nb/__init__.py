@@ -48,6 +48,9 @@ _LAZY = {
     "simulate": "docconvert_nb.simulators:simulate",
     "available_providers": "docconvert_nb.providers:available",
     "set_default_provider": "docconvert_nb.providers:set_default",
+    "journal": "docconvert_nb.api:journal",
+    "reattach": "docconvert_nb.api:reattach",
+    "set_journal": "docconvert_nb.journaling:set_journal",
 }
 
 
@@ -148,12 +151,15 @@ __all__ = [
     "doctor",
     "formats",
     "jobs",
+    "journal",
     "ocr",
     "plot_table",
     "preview",
     "providers",
+    "reattach",
     "recognize_tables",
     "set_default_provider",
+    "set_journal",
     "simulate",
     "submit",
     "to_dataframe",

@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import logging
 import threading
+import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,6 +86,10 @@ def _split_name(name: str) -> tuple[str, str]:
     return path.stem, path.suffix
 
 
+#: Unique to this process (one random draw: uuid4 per job costs more than the job's bookkeeping).
+_PROCESS_KEY = uuid.uuid4().hex
+
+
 class Job:
     """One conversion job at one provider.
 
@@ -113,6 +118,12 @@ class Job:
         self.warnings: list[str] = []
         self.progress: float | None = None
         self.saved: list[Path] = []
+        #: True when the job completed at once from an earlier identical job's result (see ``cache=``).
+        self.cached = False
+        #: sha256 of the source's bytes, once the tracker has read them (the journal and cache use it).
+        self.source_sha256: str | None = None
+        #: This job's row in the journal (:mod:`docconvert_nb.journaling`); a reattached job keeps it.
+        self.journal_key = f"{_PROCESS_KEY}-{self.number}"
         #: Increases with every change; views compare it to skip redundant redraws.
         self.version = 0
         self._lock = threading.RLock()
@@ -123,6 +134,9 @@ class Job:
         self._finished = False
         self._callbacks: list[ChangeCallback] = []
         self._done_callbacks: list[DoneCallback] = []
+        #: Called after every change, before the ``on_change`` callbacks, by what keeps a record
+        #: of the job (the journal, :func:`docconvert_nb.journaling.watch`); views use ``on_change``.
+        self.recorder: ChangeCallback | None = None
 
     # -- description ---------------------------------------------------------
     @property
@@ -285,7 +299,7 @@ class Job:
         self._apply(JobSnapshot(status=JobStatus.FAILED, message=message, errors=[message]))
 
     def _notify(self) -> None:
-        for callback in list(self._callbacks):
+        for callback in [self.recorder, *self._callbacks] if self.recorder else list(self._callbacks):
             try:
                 callback(self)
             except Exception:  # a broken view must not break tracking
@@ -431,6 +445,7 @@ class Job:
                 "errors": list(self.errors),
                 "warnings": list(self.warnings),
                 "progress": self.progress,
+                "cached": self.cached,
             }
 
     def __repr__(self) -> str:

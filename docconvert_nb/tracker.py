@@ -6,11 +6,17 @@ checks, so a thousand jobs cost a thousand heap entries, not a thousand
 threads. Providers that push updates (the embedded engine, webhooks) call
 back as soon as something changes; polled providers are checked with the
 back-off their own ``poll_delay`` gives, and never twice at once per job.
+
+Every job it follows is recorded in the journal (:mod:`docconvert_nb.journaling`).
+Before sending a document it hashes it and asks the result cache
+(:mod:`docconvert_nb.cache`) whether an identical job's result can be reused;
+:meth:`Tracker.follow` picks up a job already running at a provider (by id).
 """
 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -18,6 +24,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from . import cache as _cache
+from . import journaling as _journal
 from .errors import AuthenticationError, DocconvertError, JobNotFound
 from .jobs import Job
 from .providers.base import JobSnapshot, Provider
@@ -41,18 +49,36 @@ class Tracker:
         self._stopped = False
         self._attempts: dict[int, int] = {}
         self._failures: dict[int, int] = {}
-        self._by_provider_id: dict[tuple[int, str], Job] = {}
+        #: (provider, job id) → the jobs showing it (a cached job shares its earlier job's id).
+        self._by_provider_id: dict[tuple[int, str], list[Job]] = {}
         self._pushing: dict[int, bool] = {}
         #: Every job this process created, oldest first.
         self.jobs: list[Job] = []
 
     # -- public ------------------------------------------------------------------
-    def track(self, job: Job) -> Job:
-        """Submit ``job`` in the background and follow it until it is final."""
+    def track(self, job: Job, *, cache: bool = True) -> Job:
+        """Submit ``job`` in the background and follow it until it is final.
+
+        With ``cache=True`` an earlier identical job's result, if the provider
+        still has it, completes the job at once instead (see :mod:`docconvert_nb.cache`).
+        """
         self._ensure_thread()
+        self.adopt(job)
+        self._pool.submit(self._submit, job, cache)
+        return job
+
+    def follow(self, job: Job, job_id: str) -> Job:
+        """Follow a job already submitted (by an earlier process, say) by its id at ``job.provider``."""
+        self._ensure_thread()
+        self.adopt(job)
+        self._pool.submit(self._follow, job, job_id)
+        return job
+
+    def adopt(self, job: Job) -> Job:
+        """List ``job`` among this process's jobs and record it in the journal (no submission)."""
         with self._cond:
             self.jobs.append(job)
-        self._pool.submit(self._submit, job)
+        _journal.watch(job)
         return job
 
     def poke(self, job: Job) -> None:
@@ -69,8 +95,15 @@ class Tracker:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- submission --------------------------------------------------------------
-    def _submit(self, job: Job) -> None:
+    def _submit(self, job: Job, cache: bool = True) -> None:
         provider = job.provider
+        if _journal.is_enabled():
+            job.source_sha256 = _journal.source_sha256(job.request.source)
+            if cache:
+                hit = _cache.lookup(job)
+                if hit is not None:
+                    self._complete_from(job, hit)
+                    return
         pushes = self._subscribe(provider)
         try:
             job_id = provider.submit(job.request)
@@ -81,11 +114,28 @@ class Tracker:
             log.exception("submitting job to %s failed", provider.name)
             job._fail(f"submission failed: {type(exc).__name__}: {exc}")
             return
-        with self._cond:
-            self._by_provider_id[(id(provider), job_id)] = job
+        self._register(job, job_id)
         job._set_id(job_id)
         # A pushing provider may have finished before we knew the id: look once now.
         self._schedule(job, 0.0 if pushes else provider.poll_delay(0))
+
+    def _follow(self, job: Job, job_id: str) -> None:
+        self._subscribe(job.provider)
+        self._register(job, job_id)
+        job._set_id(job_id)
+        self._schedule(job, 0.0)
+
+    def _complete_from(self, job: Job, hit: "_cache.Hit") -> None:
+        """Finish ``job`` with an earlier job's result; it then follows that job's later changes."""
+        self._subscribe(job.provider)
+        self._register(job, hit.provider_id)
+        job.cached = True
+        job._set_id(hit.provider_id)
+        job._apply(hit.snapshot)
+
+    def _register(self, job: Job, job_id: str) -> None:
+        with self._cond:
+            self._by_provider_id.setdefault((id(job.provider), job_id), []).append(job)
 
     def _subscribe(self, provider: Provider) -> bool:
         key = id(provider)
@@ -100,13 +150,14 @@ class Tracker:
 
     def _pushed(self, provider: Provider, job_id: str, snapshot: JobSnapshot | None) -> None:
         with self._cond:
-            job = self._by_provider_id.get((id(provider), job_id))
-        if job is None:
-            return
-        if snapshot is None:  # "something changed, come and look"
-            self.poke(job)
-        else:
-            job._apply(snapshot)
+            jobs = list(self._by_provider_id.get((id(provider), job_id), ()))
+        for job in jobs:
+            if snapshot is None:  # "something changed, come and look"
+                self.poke(job)
+            elif job.cached:
+                job._apply(_for_cached(snapshot))
+            else:
+                job._apply(snapshot)
 
     # -- polling -------------------------------------------------------------------
     def _schedule(self, job: Job, delay: float) -> None:
@@ -185,6 +236,14 @@ class Tracker:
         with self._cond:
             self._attempts.pop(id(job), None)
             self._failures.pop(id(job), None)
+
+
+def _for_cached(snapshot: JobSnapshot) -> JobSnapshot:
+    """A pushed report about a shared result, as a cached job takes it: the result's state
+    (deleted, expired...), not its output names or its words about the original job."""
+    if snapshot.status is not None and snapshot.status.is_gone:
+        return dataclasses.replace(snapshot, outputs=None)
+    return dataclasses.replace(snapshot, outputs=None, message="")
 
 
 _tracker: Tracker | None = None
