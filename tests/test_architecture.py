@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engine", ("engine",)),
     ("outputs", ("outputs",)),
     ("providers", ("providers",)),
-    ("job model", ("jobs", "tracker", "api", "journal", "cache", "testing")),
+    ("job model", ("jobs", "tracker", "api", "journaling", "cache", "testing")),
     ("results helpers", ("tables", "previews")),
     ("notebook and shell", ("notebook", "magics", "cli")),
 ]
