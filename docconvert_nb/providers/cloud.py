@@ -1,9 +1,26 @@
-"""What the four cloud adapters share beyond the HTTP layer.
+"""The skeleton every cloud adapter stands on, so that an adapter is request building and response parsing.
 
-A :class:`CloudProvider` knows its base URL, notices when the endpoint is one
-of our simulators (they mark every answer with :data:`SIMULATOR_HEADER`), and
-owns a private cache folder (mode 0700) for request bodies and downloaded
-results, made on first use and removed on :meth:`close` or at exit.
+A :class:`CloudProvider` subclass declares its service's facts as class
+attributes (default base URL and the environment variable that overrides it,
+the credentials and the environment variables they come from, whether it
+authenticates with OAuth 2 client credentials, how its errors look) and
+implements the job verbs. The base class does the rest:
+
+* credentials from the constructor's arguments or the environment, never
+  shown in a repr, a log or an error message (they are registered with the
+  :class:`~docconvert_nb.providers.http.HttpClient` as secrets);
+* the HTTP session with timeouts and the retry policy, an OAuth token cached
+  per adapter (:class:`~docconvert_nb.providers._oauth.ClientCredentials`);
+* :meth:`check` (the request can run here, its options are valid, the
+  credentials are present), a clear error naming the arguments and
+  environment variables when they are missing;
+* :meth:`poll_delay` (``poll_interval`` growing ×1.5 up to a ceiling),
+  :meth:`close`, ``__repr__``;
+* a private cache folder (mode 0700) for request bodies and downloads, made
+  on first use and removed on :meth:`close` or at exit; downloads streamed
+  into it and checked against the size and checksum the service announced;
+* noticing that the endpoint is one of our simulators (they mark every
+  answer with :data:`~docconvert_nb.protocols.SIMULATOR_HEADER`).
 """
 
 from __future__ import annotations
@@ -13,31 +30,163 @@ import shutil
 import tempfile
 import threading
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable, ClassVar
 
-from .base import Provider
-from .http import HttpClient
+import requests
 
-#: Header a docconvert_nb simulator adds to every answer (twin of simulators._common.SIMULATOR_HEADER).
-SIMULATOR_HEADER = "X-Docconvert-Simulator"
+from ..errors import AuthenticationError, ChecksumMismatch, OutputUnavailable, ProviderError
+from ..outputs import Output
+from ..protocols import SIMULATOR_HEADER
+from .base import ConversionRequest, Provider
+from .http import DEFAULT_TIMEOUT, HttpClient, default_error_parser
+
+#: Parses a decoded JSON error body into (message, code), or None when the body is not the service's error shape.
+ErrorShape = Callable[[Any], "tuple[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One credential an adapter needs: the constructor argument and the environment variables it falls back on."""
+
+    argument: str
+    env: tuple[str, ...]
+    #: How the missing-credential message names the argument (default ``argument=``).
+    hint: str = ""
 
 
 class CloudProvider(Provider):
     """Base of the adapters that talk to a service over HTTP."""
 
-    def __init__(self, base_url: str, *, simulator: bool = False, cache_dir: str | os.PathLike | None = None):
-        self.base_url = base_url.rstrip("/")
+    #: The service's public endpoint, and the environment variable that replaces it.
+    default_base_url: ClassVar[str] = ""
+    base_url_env: ClassVar[str] = ""
+    #: What the adapter needs to authenticate (all of them).
+    credential_fields: ClassVar[tuple[Credential, ...]] = ()
+    #: How the missing-credential message calls them ("credentials", "an API key"...).
+    credentials_named: ClassVar[str] = "credentials"
+    #: Path of the OAuth 2 client-credentials endpoint, for services that use one
+    #: (then the credentials are ``client_id`` and ``client_secret``).
+    token_path: ClassVar[str | None] = None
+    #: The service's error shape (see :data:`ErrorShape`).
+    error_shape: ClassVar[ErrorShape | None] = None
+    #: HTTP statuses the session retries on idempotent calls.
+    retry_statuses: ClassVar[tuple[int, ...]] = (429, 500, 502, 503, 504)
+    #: Ceiling of :meth:`poll_delay`.
+    max_poll_delay: ClassVar[float] = 10.0
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        simulator: bool = False,
+        poll_interval: float = 1.0,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        cache_dir: str | os.PathLike | None = None,
+        **credentials: str | None,
+    ):
+        self.base_url = (base_url or os.environ.get(self.base_url_env, "") or self.default_base_url).rstrip("/")
         self._simulator = simulator
+        self.poll_interval = poll_interval
+        self._credentials = {field.argument: _first(credentials.get(field.argument), field.env)
+                             for field in self.credential_fields}
+        self.http = HttpClient(
+            self.base_url, secrets=[value for value in self._credentials.values() if value], timeout=timeout,
+            retry_statuses=self.retry_statuses, error_parser=self.parse_error, provider_label=self.label,
+        )
+        self.http.session.hooks["response"].append(self._notice_simulator)
+        self._oauth = None
+        if self.token_path and self.configured:
+            from ._oauth import ClientCredentials
+
+            self._oauth = ClientCredentials(
+                self.http, self.token_path, self._credentials["client_id"], self._credentials["client_secret"]
+            )
         self._cache_lock = threading.Lock()
         self._cache: Path | None = Path(cache_dir) if cache_dir is not None else None
         self._cleanup: weakref.finalize | None = None
 
-    def watch_for_simulator(self, http: HttpClient) -> HttpClient:
-        """Let ``http``'s answers tell whether the endpoint is a simulator; returns ``http``."""
-        http.session.hooks["response"].append(self._notice_simulator)
-        return http
+    # -- credentials -----------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        """True when every credential is present."""
+        return all(self._credentials.values())
 
+    def credential(self, name: str) -> str | None:
+        return self._credentials.get(name)
+
+    @property
+    def client_id(self) -> str | None:
+        """The OAuth client id (not a secret), for services that use one."""
+        return self._credentials.get("client_id")
+
+    def require_credentials(self) -> None:
+        """Raise the missing-credential error unless the adapter is configured."""
+        if not self.configured:
+            raise self.missing_credentials()
+
+    def missing_credentials(self) -> AuthenticationError:
+        arguments = " and ".join(field.hint or f"{field.argument}=" for field in self.credential_fields)
+        variables = " and ".join(" or ".join(field.env) for field in self.credential_fields)
+        return AuthenticationError(
+            f"{self.label} needs {self.credentials_named}: pass {arguments} to dc.providers.{type(self).__name__}(...), "
+            f"or set {variables}"
+        )
+
+    # -- requests ----------------------------------------------------------------------
+    def call(self, method: str, path: str, *, expected=(200,), **kwargs: Any) -> requests.Response:
+        """One authenticated request; with OAuth, a refused token is renewed once and the request sent again."""
+        if self.token_path is None:
+            return self.http.request(method, path, expected=expected, **kwargs)
+        oauth = self.oauth()
+        return oauth.call(lambda: self.http.request(method, path, auth=oauth, expected=expected, **kwargs))
+
+    def oauth(self):
+        """The OAuth token source (raises the missing-credential error when there is none)."""
+        if self._oauth is None:
+            raise self.missing_credentials()
+        return self._oauth
+
+    def parse_error(self, response: requests.Response) -> tuple[str, Any]:
+        """(message, code) of an error answer, in the service's own shape when it has one."""
+        if self.error_shape is not None:
+            try:
+                parsed = type(self).error_shape(response.json())
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                return parsed
+        return default_error_parser(response)
+
+    # -- the Provider interface ----------------------------------------------------
+    def check(self, request: ConversionRequest) -> None:
+        super().check(request)
+        self.validate(request)
+        self.require_credentials()
+
+    def validate(self, request: ConversionRequest) -> None:
+        """Raise :class:`~docconvert_nb.errors.InvalidOptions` for options the service would refuse."""
+
+    def poll_delay(self, attempt: int) -> float:
+        """``poll_interval`` seconds, growing ×1.5 per poll up to :attr:`max_poll_delay`."""
+        return min(self.max_poll_delay, self.poll_interval * 1.5**attempt)
+
+    def close(self) -> None:
+        self.http.close()
+        self.remove_cache()
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["base_url"] = self.base_url
+        return info
+
+    def __repr__(self) -> str:
+        extra = " (simulator)" if self.is_simulator else ""
+        state = "" if self.configured else ", not configured"
+        return f"<{type(self).__name__} {self.base_url}{extra}{state}>"
+
+    # -- simulator detection ---------------------------------------------------------
     @property
     def is_simulator(self) -> bool:
         """True when built for a simulator, or once any answer came from one."""
@@ -48,6 +197,7 @@ class CloudProvider(Provider):
             self._simulator = True
         return response
 
+    # -- the cache and downloads -------------------------------------------------------
     @property
     def cache(self) -> Path:
         """The private folder (mode 0700) for request bodies and downloads, made on first use."""
@@ -66,7 +216,84 @@ class CloudProvider(Provider):
                 self._cleanup()
                 self._cache = self._cleanup = None
 
-    def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        info["base_url"] = self.base_url
-        return info
+    def download_output(
+        self,
+        output: Output,
+        send: Callable[[IO[bytes]], "tuple[int, str]"],
+        *,
+        refused: Callable[[ProviderError], Exception | None] | None = None,
+    ) -> IO[bytes]:
+        """Stream one output into an anonymous file in the cache, check it, and return it open at 0.
+
+        ``send(sink)`` writes the body and returns (bytes, MD5 hex), e.g. a
+        call of :meth:`HttpClient.download`. A 403/404/410 becomes
+        ``refused(error)`` (default: "no longer available"). The size and
+        the MD5 are compared with those the service announced on ``output``.
+        """
+        sink = tempfile.TemporaryFile(dir=self.cache)
+        try:
+            size, digest = send(sink)
+        except ProviderError as exc:
+            sink.close()
+            if exc.status_code in (403, 404, 410):
+                error = refused(exc) if refused is not None else OutputUnavailable(
+                    f"{output.name} cannot be downloaded: {self.label} no longer has it (deleted, or past its retention)"
+                )
+                if error is not None:
+                    raise error from None
+            raise
+        except BaseException:
+            sink.close()
+            raise
+        try:
+            verify_download(output, size, digest, self.label)
+        except ProviderError:
+            sink.close()
+            raise
+        sink.seek(0)
+        return sink
+
+    def retention_text(self) -> str:
+        """The service's retention as text ("24 h")."""
+        return f"{(self.retention_seconds or 0) / 3600:g} h"
+
+
+def verify_download(output: Output, size: int, digest: str, label: str) -> None:
+    """Raise when the bytes received differ from the size or MD5 the service announced for ``output``."""
+    if output.checksum and digest.lower() != str(output.checksum).lower():
+        raise ChecksumMismatch(
+            f"{output.name}: the downloaded bytes ({size} B, MD5 {digest}) do not match the checksum "
+            f"{output.checksum} announced by {label}; the download was discarded"
+        )
+    if isinstance(output.size, int) and not isinstance(output.size, bool) and size != output.size:
+        raise ProviderError(f"{output.name}: received {size} bytes, {label} announced {output.size}")
+
+
+def file_opener(path: Path, name: str, reason: str = "the job was deleted or expired") -> Callable[[], IO[bytes]]:
+    """An output opener reading a file of the cache (OutputUnavailable once it is gone)."""
+
+    def open_result() -> IO[bytes]:
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            raise OutputUnavailable(f"{name} is no longer available: {reason}") from None
+
+    return open_result
+
+
+def gone_opener(name: str, reason: str) -> Callable[[], IO[bytes]]:
+    """An output opener that always refuses, saying why."""
+
+    def refuse() -> IO[bytes]:
+        raise OutputUnavailable(f"{name} cannot be downloaded: {reason}")
+
+    return refuse
+
+
+def _first(value: str | None, variables: tuple[str, ...]) -> str | None:
+    if value:
+        return value
+    return next((os.environ[name] for name in variables if os.environ.get(name)), None)
+
+
+__all__ = ["CloudProvider", "Credential", "file_opener", "gone_opener", "verify_download"]
