@@ -57,13 +57,9 @@ class ClientCredentials(requests.auth.AuthBase):
     ):
         if not client_id or not client_secret:
             raise AuthenticationError(f"{http.provider_label} needs a client id and a client secret")
-        self.http = http
-        self.token_url = token_url
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.renew_margin = renew_margin
-        self.clock = clock
-        self.scope = scope
+        self.http, self.token_url, self.scope = http, token_url, scope
+        self.client_id, self._client_secret = client_id, client_secret
+        self.renew_margin, self.clock = renew_margin, clock
         self._token: str | None = None
         self._expires_at = 0.0
         self._renew_at = 0.0

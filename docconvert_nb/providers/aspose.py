@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -34,7 +33,7 @@ from ..protocols import aspose as protocol
 from ..protocols.aspose import LANGUAGES
 from ..status import JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot
-from .cloud import CloudProvider, Credential, file_opener
+from .cloud import CloudProvider, file_opener
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,8 @@ class _Task:
 class Aspose(CloudProvider):
     """Aspose.OCR Cloud v5.
 
+    ``Aspose(client_id, client_secret, *, base_url, simulator, poll_interval,
+    timeout, cache_dir)``: see :class:`CloudProvider`.
     Credentials come from the arguments or from ``ASPOSE_CLIENT_ID`` and
     ``ASPOSE_CLIENT_SECRET``; ``base_url`` (or ``ASPOSE_BASE_URL``) points it
     at another endpoint, such as the local simulator. ``poll_interval`` is
@@ -79,28 +80,15 @@ class Aspose(CloudProvider):
     label = "Aspose.OCR Cloud"
     can_cancel = True
     retention_seconds = RETENTION
-    default_base_url = protocol.DEFAULT_BASE_URL
-    base_url_env = "ASPOSE_BASE_URL"
-    credential_fields = (Credential("client_id", ("ASPOSE_CLIENT_ID",)),
-                         Credential("client_secret", ("ASPOSE_CLIENT_SECRET",)))
     token_path = protocol.TOKEN_PATH
+    default_base_url = protocol.DEFAULT_BASE_URL
+    env_prefix = "ASPOSE"
     error_shape = protocol.problem_message
+    default_poll_interval = 2.0
 
-    def __init__(
-        self,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        *,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = 2.0,
-        timeout: tuple[float, float] = (5.0, 120.0),
-        cache_dir: str | os.PathLike | None = None,
-    ):
-        super().__init__(base_url=base_url, simulator=simulator, poll_interval=poll_interval, timeout=timeout,
-                         cache_dir=cache_dir, client_id=client_id, client_secret=client_secret)
+    def __init__(self, *credentials: str | None, **options: Any):
+        super().__init__(*credentials, **options)
         self._tasks: dict[str, _Task] = {}
-        self._lock = threading.Lock()
 
     # -- description --------------------------------------------------------------
     def capabilities(self) -> Iterable[Capability]:

@@ -36,8 +36,9 @@ from typing import IO, Any, Callable, ClassVar
 
 import requests
 
-from ..errors import AuthenticationError, ChecksumMismatch, OutputUnavailable, ProviderError
-from ..outputs import Output
+from ..errors import AuthenticationError, ChecksumMismatch, DocconvertError, OutputUnavailable, ProviderError
+from ..fileformats import from_name, media_type
+from ..outputs import Output, safe_filename
 from ..protocols import SIMULATOR_HEADER
 from .base import ConversionRequest, Provider
 from .http import DEFAULT_TIMEOUT, HttpClient, default_error_parser
@@ -55,14 +56,20 @@ class Credential:
     #: How the missing-credential message names the argument (default ``argument=``).
     hint: str = ""
 
+    @classmethod
+    def client_pair(cls, prefix: str) -> "tuple[Credential, Credential]":
+        """The OAuth client id and secret, from ``<PREFIX>_CLIENT_ID`` and ``<PREFIX>_CLIENT_SECRET``."""
+        return cls("client_id", (f"{prefix}_CLIENT_ID",)), cls("client_secret", (f"{prefix}_CLIENT_SECRET",))
+
 
 class CloudProvider(Provider):
     """Base of the adapters that talk to a service over HTTP."""
 
-    #: The service's public endpoint, and the environment variable that replaces it.
+    #: The service's public endpoint; ``<env_prefix>_BASE_URL`` replaces it.
     default_base_url: ClassVar[str] = ""
-    base_url_env: ClassVar[str] = ""
-    #: What the adapter needs to authenticate (all of them).
+    env_prefix: ClassVar[str] = ""
+    #: What the adapter needs to authenticate (all of them); OAuth services need
+    #: ``client_id`` and ``client_secret`` (from ``<env_prefix>_CLIENT_ID``/``_CLIENT_SECRET``).
     credential_fields: ClassVar[tuple[Credential, ...]] = ()
     #: How the missing-credential message calls them ("credentials", "an API key"...).
     credentials_named: ClassVar[str] = "credentials"
@@ -73,26 +80,49 @@ class CloudProvider(Provider):
     error_shape: ClassVar[ErrorShape | None] = None
     #: HTTP statuses the session retries on idempotent calls.
     retry_statuses: ClassVar[tuple[int, ...]] = (429, 500, 502, 503, 504)
-    #: Ceiling of :meth:`poll_delay`.
+    #: First delay between status checks, and its ceiling (see :meth:`poll_delay`).
+    default_poll_interval: ClassVar[float] = 1.0
     max_poll_delay: ClassVar[float] = 10.0
+    #: (connect, read) timeouts in seconds.
+    default_timeout: ClassVar[tuple[float, float]] = DEFAULT_TIMEOUT
 
     def __init__(
         self,
-        *,
+        *credentials: str | None,
         base_url: str | None = None,
         simulator: bool = False,
-        poll_interval: float = 1.0,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        poll_interval: float | None = None,
+        timeout: tuple[float, float] | None = None,
         cache_dir: str | os.PathLike | None = None,
-        **credentials: str | None,
+        **named: str | None,
     ):
-        self.base_url = (base_url or os.environ.get(self.base_url_env, "") or self.default_base_url).rstrip("/")
+        """Credentials by position (in :attr:`credential_fields` order) or by name, else from the environment.
+
+        ``base_url`` replaces the public endpoint (e.g. a local simulator);
+        ``simulator=True`` says it is one; ``poll_interval`` is the first
+        delay between status checks; ``timeout`` the (connect, read)
+        timeouts; ``cache_dir`` a folder for request bodies and downloads
+        (default: a private temporary one).
+        """
+        if self.token_path and not self.credential_fields:
+            self.credential_fields = Credential.client_pair(self.env_prefix)
+        names = [field.argument for field in self.credential_fields]
+        if len(credentials) > len(names):
+            raise TypeError(f"{type(self).__name__}() takes at most {len(names)} credentials by position")
+        unknown = sorted(set(named) - set(names))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(unknown)}")
+        given = {**dict(zip(names, credentials)), **{key: value for key, value in named.items() if value}}
+        from_env = os.environ.get(f"{self.env_prefix}_BASE_URL", "") if self.env_prefix else ""
+        self.base_url = (base_url or from_env or self.default_base_url).rstrip("/")
         self._simulator = simulator
-        self.poll_interval = poll_interval
-        self._credentials = {field.argument: _first(credentials.get(field.argument), field.env)
+        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
+        self._credentials = {field.argument: _first(given.get(field.argument), field.env)
                              for field in self.credential_fields}
+        self._lock = threading.Lock()
         self.http = HttpClient(
-            self.base_url, secrets=[value for value in self._credentials.values() if value], timeout=timeout,
+            self.base_url, secrets=[value for value in self._credentials.values() if value],
+            timeout=timeout or self.default_timeout,
             retry_statuses=self.retry_statuses, error_parser=self.parse_error, provider_label=self.label,
         )
         self.http.session.hooks["response"].append(self._notice_simulator)
@@ -258,6 +288,17 @@ class CloudProvider(Provider):
         return f"{(self.retention_seconds or 0) / 3600:g} h"
 
 
+def new_output(name: str, fallback: str, *, size: Any = None, metadata: dict | None = None, **fields: Any) -> Output:
+    """An output named as the service says (made a safe file name, else ``fallback``), typed by its extension."""
+    try:
+        name = safe_filename(name)
+    except DocconvertError:
+        name = fallback
+    fmt = from_name(name)
+    return Output(name=name, content_type=media_type(fmt) if fmt else "application/octet-stream", size=size,
+                  metadata=dict(metadata or {}), **fields)
+
+
 def verify_download(output: Output, size: int, digest: str, label: str) -> None:
     """Raise when the bytes received differ from the size or MD5 the service announced for ``output``."""
     if output.checksum and digest.lower() != str(output.checksum).lower():
@@ -296,4 +337,4 @@ def _first(value: str | None, variables: tuple[str, ...]) -> str | None:
     return next((os.environ[name] for name in variables if os.environ.get(name)), None)
 
 
-__all__ = ["CloudProvider", "Credential", "file_opener", "gone_opener", "verify_download"]
+__all__ = ["CloudProvider", "Credential", "file_opener", "gone_opener", "new_output", "verify_download"]

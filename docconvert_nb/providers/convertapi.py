@@ -32,7 +32,6 @@ import base64
 import binascii
 import ipaddress
 import logging
-import os
 import shutil
 import threading
 import time
@@ -44,14 +43,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import AuthenticationError, DocconvertError, InvalidOptions, ProviderError
-from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, from_name, media_type
-from ..outputs import Output, safe_filename
+from ..errors import AuthenticationError, InvalidOptions, ProviderError
+from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, media_type
+from ..outputs import Output
 from ..protocols import convertapi as protocol
 from ..protocols.convertapi import DOCUMENTED_POLL_DELAY, JOB_RETENTION, OPTION_PARAMETERS
 from ..status import JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot, UpdateCallback
-from .cloud import CloudProvider, Credential, file_opener, gone_opener
+from .cloud import CloudProvider, Credential, file_opener, gone_opener, new_output
 from .webhooks import WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -99,39 +98,26 @@ class ConvertAPI(CloudProvider):
     can_cancel = False
     retention_seconds = JOB_RETENTION
     default_base_url = protocol.DEFAULT_BASE_URL
-    base_url_env = "CONVERTAPI_BASE_URL"
+    env_prefix = "CONVERTAPI"
     credential_fields = (Credential("secret", ("CONVERTAPI_SECRET", "CONVERTAPI_TOKEN"), "secret= (or token=)"),)
     credentials_named = "a secret or token"
     error_shape = protocol.error_message
     # 503 is not retried by the session: for a job poll it means "another poll is open".
     # 500 neither: it means the conversion failed.
     retry_statuses = (429, 502, 504)
+    default_poll_interval = DOCUMENTED_POLL_DELAY
+    default_timeout = (5.0, 300.0)
 
-    def __init__(
-        self,
-        secret: str | None = None,
-        *,
-        token: str | None = None,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = DOCUMENTED_POLL_DELAY,
-        webhook: bool | None = None,
-        webhook_timeout: float = 300.0,
-        sync: bool = False,
-        store_file: bool = True,
-        timeout: tuple[float, float] = (5.0, 300.0),
-        submit_attempts: int = 3,
-        cache_dir: str | os.PathLike | None = None,
-    ):
-        super().__init__(base_url=base_url, simulator=simulator, poll_interval=poll_interval, timeout=timeout,
-                         cache_dir=cache_dir, secret=secret or token)
+    def __init__(self, secret: str | None = None, *, token: str | None = None, webhook: bool | None = None,
+                 webhook_timeout: float = 300.0, sync: bool = False, store_file: bool = True,
+                 submit_attempts: int = 3, **options: Any):
+        super().__init__(secret or token, **options)
         self.webhook = _is_loopback(self.base_url) if webhook is None else bool(webhook)
         self.webhook_timeout = webhook_timeout
         self.sync = sync
         self.store_file = store_file
         self.submit_attempts = max(1, submit_attempts)
         self._jobs: dict[str, _JobState] = {}
-        self._lock = threading.Lock()
         self._callbacks: list[UpdateCallback] = []
         self._receiver: WebhookReceiver | None = None
 
@@ -327,18 +313,9 @@ class ConvertAPI(CloudProvider):
     def _output(self, state: _JobState, item: dict, cost: Any) -> Output:
         if not isinstance(item, dict):
             raise ProviderError(f"{self.label} sent a malformed Files entry for job {state.id}")
-        name = str(item.get("FileName") or "")
-        try:
-            name = safe_filename(name)
-        except DocconvertError:
-            name = f"{state.stem}.{item.get('FileExt') or 'bin'}"
-        fmt = from_name(name)
-        output = Output(
-            name=name,
-            content_type=media_type(fmt) if fmt else "application/octet-stream",
-            size=item.get("FileSize"),
-            metadata={"file_id": item.get("FileId"), "conversion_cost": cost},
-        )
+        output = new_output(str(item.get("FileName") or ""), f"{state.stem}.{item.get('FileExt') or 'bin'}",
+                            size=item.get("FileSize"), metadata={"file_id": item.get("FileId"), "conversion_cost": cost})
+        name = output.name
         if item.get("FileData"):
             path = self._decode_inline(state, name, item["FileData"])
             output.size = path.stat().st_size

@@ -19,19 +19,18 @@ import json
 import logging
 import os
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Iterable
 
 from ..errors import DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
-from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, extension, from_name, media_type, normalize
-from ..outputs import Output, safe_filename
+from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, extension, media_type, normalize
+from ..outputs import Output
 from ..protocols import groupdocs as protocol
 from ..status import JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot
-from .cloud import CloudProvider, Credential, gone_opener
+from .cloud import CloudProvider, gone_opener, new_output
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,8 @@ class _Operation:
 class GroupDocs(CloudProvider):
     """GroupDocs.Conversion Cloud v2 (https://products.groupdocs.cloud/conversion/).
 
+    ``GroupDocs(client_id, client_secret, *, storage_name, folder, base_url,
+    simulator, poll_interval, timeout, cache_dir)``: see :class:`CloudProvider`.
     Credentials come from the arguments or from ``GROUPDOCS_CLIENT_ID`` and
     ``GROUPDOCS_CLIENT_SECRET``; ``base_url`` (or ``GROUPDOCS_BASE_URL``)
     points it elsewhere, e.g. at the local simulator or a self-hosted
@@ -77,34 +78,17 @@ class GroupDocs(CloudProvider):
     name = "groupdocs"
     label = "GroupDocs.Conversion Cloud"
     can_cancel = False
-    default_base_url = protocol.DEFAULT_BASE_URL
-    base_url_env = "GROUPDOCS_BASE_URL"
-    credential_fields = (Credential("client_id", ("GROUPDOCS_CLIENT_ID",)),
-                         Credential("client_secret", ("GROUPDOCS_CLIENT_SECRET",)))
-    token_path = protocol.TOKEN_PATH
-    error_shape = protocol.error_message
+    default_base_url, env_prefix = protocol.DEFAULT_BASE_URL, "GROUPDOCS"
+    token_path, error_shape = protocol.TOKEN_PATH, protocol.error_message
 
-    def __init__(
-        self,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        *,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = 1.0,
-        storage_name: str | None = None,
-        folder: str = DEFAULT_FOLDER,
-        timeout: tuple[float, float] = (5.0, 120.0),
-        cache_dir: str | os.PathLike | None = None,
-    ):
-        super().__init__(base_url=base_url, simulator=simulator, poll_interval=poll_interval, timeout=timeout,
-                         cache_dir=cache_dir, client_id=client_id, client_secret=client_secret)
+    def __init__(self, *credentials: str | None, storage_name: str | None = None, folder: str = DEFAULT_FOLDER,
+                 **options: Any):
+        super().__init__(*credentials, **options)
         self.storage_name = storage_name
         self.folder = folder.strip("/") or DEFAULT_FOLDER
         self._operations: dict[str, _Operation] = {}
         self._formats: list[tuple[str, str]] | None = None
         self._service_names: dict[str, str] = {}
-        self._lock = threading.Lock()
 
     # -- description ---------------------------------------------------------------------
     def capabilities(self) -> Iterable[Capability]:
@@ -236,17 +220,8 @@ class GroupDocs(CloudProvider):
             raise ProviderError(f"{self.label} sent a malformed result entry for operation {operation.id}")
         path = str(item.get("path") or "")
         raw_name = str(item.get("name") or path.rsplit("/", 1)[-1] or "result")
-        try:
-            name = safe_filename(raw_name.rsplit("/", 1)[-1])
-        except DocconvertError:
-            name = f"result-{operation.id[:8]}"
-        fmt = from_name(name)
-        output = Output(
-            name=name,
-            content_type=media_type(fmt) if fmt else "application/octet-stream",
-            size=item.get("size"),
-            metadata={"storage_path": path or None, "url": item.get("url")},
-        )
+        output = new_output(raw_name.rsplit("/", 1)[-1], f"result-{operation.id[:8]}", size=item.get("size"),
+                            metadata={"storage_path": path or None, "url": item.get("url")})
         if path:
             output._opener = lambda: self._download(path, output)
         else:  # a direct conversion ("Convert" method): the result comes from /async/result

@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -55,6 +53,8 @@ class _JobInfo:
 class OnlineConvert(CloudProvider):
     """online-convert.com / API2Convert API v2.
 
+    ``OnlineConvert(api_key, *, download_encoding, base_url, simulator,
+    poll_interval, timeout, cache_dir)``: see :class:`CloudProvider`.
     The API key comes from ``api_key=`` or ``ONLINE_CONVERT_API_KEY``;
     ``base_url`` (or ``ONLINE_CONVERT_BASE_URL``) chooses the endpoint (the
     legacy ``https://api2.online-convert.com`` by default; the current one is
@@ -69,29 +69,17 @@ class OnlineConvert(CloudProvider):
     can_cancel = True
     retention_seconds = RETENTION
     default_base_url = protocol.DEFAULT_BASE_URL
-    base_url_env = "ONLINE_CONVERT_BASE_URL"
+    env_prefix = "ONLINE_CONVERT"
     credential_fields = (Credential("api_key", ("ONLINE_CONVERT_API_KEY",)),)
     credentials_named = "an API key"
-    max_poll_delay = 5.0
+    max_poll_delay = 5.0  # the official SDK's back-off: 1 s, ×1.5 each time, at most 5 s
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = 1.0,
-        download_encoding: str = "binary",
-        timeout: tuple[float, float] = (5.0, 120.0),
-        cache_dir: str | os.PathLike | None = None,
-    ):
+    def __init__(self, *credentials: str | None, download_encoding: str = "binary", **options: Any):
         if download_encoding not in ("binary", "base64"):
             raise ValueError("download_encoding must be 'binary' or 'base64'")
-        super().__init__(base_url=base_url, simulator=simulator, poll_interval=poll_interval, timeout=timeout,
-                         cache_dir=cache_dir, api_key=api_key)
+        super().__init__(*credentials, **options)
         self.download_encoding = download_encoding
         self._jobs: dict[str, _JobInfo] = {}
-        self._lock = threading.Lock()
 
     # -- description -----------------------------------------------------------------
     def capabilities(self) -> Iterable[Capability]:

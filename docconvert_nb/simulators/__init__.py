@@ -1,4 +1,4 @@
-"""Local simulators of the four seed services' wire protocols.
+"""Local simulators of the four cloud services' wire protocols (see docconvert_nb.protocols).
 
 >>> import docconvert_nb as dc
 >>> with dc.simulate("aspose") as sim:
