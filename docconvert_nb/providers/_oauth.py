@@ -26,6 +26,7 @@ import requests
 
 from ..errors import AuthenticationError, ProviderError
 from .http import HttpClient
+from .retry import RetryNote, report
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,7 @@ class ClientCredentials(requests.auth.AuthBase):
             form["scope"] = self.scope
         started = self.clock()
         try:
-            response = self.http.request(
-                "POST", self.token_url, data=form, headers={"Accept": "application/json"}, expected=(200,)
-            )
+            response = self._post_for_token(form)
         except AuthenticationError:
             raise
         except ProviderError as exc:
@@ -127,6 +126,24 @@ class ClientCredentials(requests.auth.AuthBase):
         self._renew_at = self._expires_at - min(self.renew_margin, lifetime / 2)
         self.fetches += 1
         log.debug("fetched a %s token valid for %.0f s", self.http.provider_label, lifetime)
+
+    def _post_for_token(self, form: dict[str, str]) -> requests.Response:
+        """POST the token request; asking for a token twice is harmless, so transient failures are retried."""
+        attempt = 0
+        while True:
+            try:
+                return self.http.request("POST", self.token_url, data=form, headers={"Accept": "application/json"},
+                                         expected=(200,))
+            except AuthenticationError:
+                raise
+            except ProviderError as exc:
+                attempt += 1
+                if exc.status_code not in (None, 502, 503, 504) or attempt > self.http.retry.budget:
+                    raise
+                wait = self.http.retry.sleep_for(attempt)
+                reason = f"a {exc.status_code}" if exc.status_code else "a dropped connection or a timeout"
+                report(RetryNote(attempt, self.http.retry.budget, f"{reason} from the token endpoint", wait))
+                time.sleep(wait)
 
     # -- using it ----------------------------------------------------------------------
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:

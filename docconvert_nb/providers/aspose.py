@@ -125,7 +125,7 @@ class Aspose(CloudProvider):
         log.debug("Aspose task %s submitted to %s", task_id, family)
         return task_id
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         task = self._tasks.get(job_id)
         if task is not None and task.results is not None:
             # Already decoded: the cheap status call is enough to notice expiry or deletion.

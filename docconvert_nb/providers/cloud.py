@@ -40,8 +40,9 @@ from ..errors import AuthenticationError, ChecksumMismatch, DocconvertError, Out
 from ..fileformats import from_name, media_type
 from ..outputs import Output, safe_filename
 from ..protocols import SIMULATOR_HEADER
-from .base import ConversionRequest, Provider
+from .base import ConversionRequest, JobSnapshot, Provider, UpdateCallback
 from .http import DEFAULT_TIMEOUT, HttpClient, default_error_parser
+from .retry import RetryNote, reporting_retries
 
 #: Parses a decoded JSON error body into (message, code), or None when the body is not the service's error shape.
 ErrorShape = Callable[[Any], "tuple[str, Any] | None"]
@@ -120,6 +121,7 @@ class CloudProvider(Provider):
         self._credentials = {field.argument: _first(given.get(field.argument), field.env)
                              for field in self.credential_fields}
         self._lock = threading.Lock()
+        self._listeners: list[UpdateCallback] = []
         self.http = HttpClient(
             self.base_url, secrets=[value for value in self._credentials.values() if value],
             timeout=timeout or self.default_timeout,
@@ -190,6 +192,43 @@ class CloudProvider(Provider):
         return default_error_parser(response)
 
     # -- the Provider interface ----------------------------------------------------
+    def status(self, job_id: str) -> JobSnapshot:
+        """The job's state (:meth:`fetch_status`); retries made on the way are told as they happen and noted."""
+        notes: list[str] = []
+
+        def tell(note: RetryNote) -> None:
+            notes.append(str(note))
+            self.tell(job_id, JobSnapshot(status=None, note=str(note)))
+
+        with reporting_retries(tell):
+            snapshot = self.fetch_status(job_id)
+        if notes and snapshot.note is None:
+            snapshot.note = f"answered after {notes[-1]}"
+        return snapshot
+
+    def fetch_status(self, job_id: str) -> JobSnapshot:
+        """Ask the service about one job (what :meth:`status` does, without the retry reports)."""
+        raise NotImplementedError
+
+    def subscribe(self, callback: UpdateCallback) -> bool:
+        """Keep ``callback`` for remarks on jobs (retries); returns whether the adapter also pushes states."""
+        self._listeners.append(callback)
+        return self.pushes_states()
+
+    def pushes_states(self) -> bool:
+        """Whether job states arrive by push (webhooks), so that polls are a rare safety net."""
+        return False
+
+    def tell(self, job_id: str, snapshot: JobSnapshot | None) -> None:
+        """Pass ``snapshot`` (None: "come and look") to every subscriber."""
+        for callback in list(self._listeners):
+            try:
+                callback(job_id, snapshot)
+            except Exception:  # a subscriber must never break the adapter
+                import logging
+
+                logging.getLogger(__name__).exception("update callback failed for job %s", job_id)
+
     def check(self, request: ConversionRequest) -> None:
         super().check(request)
         self.validate(request)

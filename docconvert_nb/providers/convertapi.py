@@ -49,8 +49,9 @@ from ..outputs import Output
 from ..protocols import convertapi as protocol
 from ..protocols.convertapi import DOCUMENTED_POLL_DELAY, JOB_RETENTION, OPTION_PARAMETERS
 from ..status import JobStatus
-from .base import Capability, ConversionRequest, JobSnapshot, UpdateCallback
+from .base import Capability, ConversionRequest, JobSnapshot
 from .cloud import CloudProvider, Credential, file_opener, gone_opener, new_output
+from .retry import RetryNote, report
 from .webhooks import WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class ConvertAPI(CloudProvider):
 
     def __init__(self, secret: str | None = None, *, token: str | None = None, webhook: bool | None = None,
                  webhook_timeout: float = 300.0, sync: bool = False, store_file: bool = True,
-                 submit_attempts: int = 3, **options: Any):
+                 submit_attempts: int = 6, **options: Any):
         super().__init__(secret or token, **options)
         self.webhook = _is_loopback(self.base_url) if webhook is None else bool(webhook)
         self.webhook_timeout = webhook_timeout
@@ -118,7 +119,6 @@ class ConvertAPI(CloudProvider):
         self.store_file = store_file
         self.submit_attempts = max(1, submit_attempts)
         self._jobs: dict[str, _JobState] = {}
-        self._callbacks: list[UpdateCallback] = []
         self._receiver: WebhookReceiver | None = None
 
     # -- description -----------------------------------------------------------------
@@ -179,7 +179,7 @@ class ConvertAPI(CloudProvider):
                 receiver.expect(answered)
         return answered
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         state = self._state(job_id)
         if state.deleted:
             return JobSnapshot(status=JobStatus.DELETED, message=f"Job {job_id} was deleted at {self.label}.")
@@ -216,7 +216,7 @@ class ConvertAPI(CloudProvider):
         shutil.rmtree(self.cache / job_id, ignore_errors=True)
 
     # -- following jobs --------------------------------------------------------------
-    def subscribe(self, callback: UpdateCallback) -> bool:
+    def pushes_states(self) -> bool:
         """With webhooks on, start the loopback receiver; jobs then complete by push."""
         if not self.webhook:
             return False
@@ -229,7 +229,6 @@ class ConvertAPI(CloudProvider):
         except OSError as exc:
             log.warning("ConvertAPI: cannot start the webhook receiver (%s); polling instead", exc)
             return False
-        self._callbacks.append(callback)
         return True
 
     def poll_delay(self, attempt: int) -> float:
@@ -263,12 +262,14 @@ class ConvertAPI(CloudProvider):
             except AuthenticationError:
                 raise
             except ProviderError as exc:
-                retriable = exc.status_code is None or exc.status_code in (429, 503)
+                # The JobId makes the POST idempotent: whatever the service did, sending it again is safe.
+                retriable = exc.status_code is None or exc.status_code in (429, 502, 503, 504)
                 if not retriable or attempt == self.submit_attempts:
                     raise
-                log.info("ConvertAPI submission %s failed (%s); sending it again with the same JobId",
-                         params["JobId"], exc)
-                time.sleep(min(5.0, 0.5 * 2 ** (attempt - 1)))
+                wait = self.http.retry.sleep_for(attempt)
+                reason = f"a {exc.status_code}" if exc.status_code else "a dropped connection or a timeout"
+                report(RetryNote(attempt, self.submit_attempts - 1, f"{reason} (same JobId {params['JobId']})", wait))
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _poll_answer(self, state: _JobState, response: requests.Response) -> JobSnapshot:
@@ -350,8 +351,7 @@ class ConvertAPI(CloudProvider):
         if state is None:
             return
         state.hooked.set()
-        for callback in list(self._callbacks):
-            callback(job_id, None)  # "come and look": the tracker polls it now
+        self.tell(job_id, None)  # "come and look": the tracker polls it now
 
 
 # -- request building ----------------------------------------------------------------------

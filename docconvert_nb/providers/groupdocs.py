@@ -143,7 +143,7 @@ class GroupDocs(CloudProvider):
             self._operations[operation_id] = _Operation(id=operation_id, folder=folder, input_path=input_path)
         return operation_id
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         operation = self._operation(job_id)
         if operation.deleted:
             return JobSnapshot(status=JobStatus.DELETED, message=f"Operation {job_id} was deleted.")
@@ -193,10 +193,17 @@ class GroupDocs(CloudProvider):
         return protocol.storage_file_path(path)
 
     def _upload(self, path: str, request: ConversionRequest) -> None:
-        with request.source.open() as stream:
-            files = {"file": (path.rsplit("/", 1)[-1], stream, media_type(request.source.format))}
-            # PUT is idempotent, so the session may resend it after a network failure.
-            response = self.call("PUT", self.storage_url(path), files=files, params=self._storage_params())
+        oauth = self.oauth()
+
+        def send():
+            # The file is read again for every attempt: a renewed token resends the whole PUT.
+            # (PUT is idempotent, so the session may also resend it after a network failure.)
+            with request.source.open() as stream:
+                files = {"file": (path.rsplit("/", 1)[-1], stream, media_type(request.source.format))}
+                return self.http.request("PUT", self.storage_url(path), files=files, params=self._storage_params(),
+                                         auth=oauth)
+
+        response = oauth.call(send)
         try:
             body = response.json()
         except ValueError:

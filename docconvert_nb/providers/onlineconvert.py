@@ -32,11 +32,10 @@ from ..protocols.onlineconvert import DOWNLOAD_LIMIT, RETENTION
 from ..status import Availability, JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot
 from .cloud import CloudProvider, Credential
+from .retry import MAX_RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
-#: Longest Retry-After we honour when creating a job before giving up.
-MAX_RETRY_AFTER = 30.0
 
 _IMAGE_TARGETS = sorted(IMAGE_FORMATS) + ["pdf"]
 _OFFICE_SOURCES = ("docx", "doc", "odt", "rtf", "xlsx", "xls", "ods", "pptx", "ppt", "odp", "html", "txt")
@@ -117,7 +116,7 @@ class OnlineConvert(CloudProvider):
             raise
         return job_id
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         try:
             job = self.http.json("GET", f"/jobs/{job_id}", headers=self._read_headers(job_id))
         except ProviderError as exc:

@@ -75,6 +75,13 @@ class AsposeSimulator(Simulator):
     def error_response(self, status: int, message: str) -> Response:
         return _problem(status, message, message)
 
+    def expire_for(self, request) -> str | None:
+        task = self.jobs.get(request.args.get("id", "")) if request.method == "GET" else None
+        if task is None or task.deleted:
+            return None
+        self._purge(task)
+        return task.id
+
     def _dispatch(self, path: str):
         if path == "connect/token":
             if request.method != "POST":

@@ -27,10 +27,13 @@ routes.
 from __future__ import annotations
 
 import logging
+import random
 import re
+import socket
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -89,17 +92,81 @@ class FaultRule:
         return self.path is None or bool(self.path.search(request.path))
 
 
+#: Kinds of random faults: a gateway's 502/503/504 before any work; the connection dropped after the
+#: work, before the answer; the answer held longer than a client's read timeout; 429 with Retry-After
+#: before any work; the body cut in half; the job's results expired just before the request.
+FAULT_KINDS = ("5xx", "reset", "slow", "429", "truncate", "expire")
+
+
+@dataclass
+class RandomFaults:
+    """Faults drawn at ``rate`` from ``kinds`` for every matching request (see :meth:`Faults.random`)."""
+
+    rate: float
+    kinds: tuple[str, ...]
+    rng: random.Random
+    slow: float = 2.0
+    retry_after: int = 1
+    path: re.Pattern | None = None
+    method: str | None = None
+    #: How many faults of each kind were injected.
+    injected: Counter = field(default_factory=Counter)
+
+    def draw(self, request: Request) -> str | None:
+        if self.method and request.method != self.method.upper():
+            return None
+        if self.path is not None and not self.path.search(request.path):
+            return None
+        if self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(self.kinds)
+        self.injected[kind] += 1
+        return kind
+
+
 class Faults:
-    """Fault injection for a simulator: errors, slow answers, truncated bodies.
+    """Fault injection for a simulator: errors, slow answers, truncated bodies, at a rate or one by one.
 
     >>> sim.faults.fail(status=500, path="/job/", times=1)
     >>> sim.faults.delay(2.0, path="/upload")
     >>> sim.faults.truncate(path="/download")
+    >>> sim.faults.random(rate=0.1, seed=7)               # every kind of FAULT_KINDS, mixed
+    >>> sim.faults.random(rate=0.2, kinds=("5xx", "429"))
     """
 
     def __init__(self):
         self.rules: list[FaultRule] = []
+        self.mix: RandomFaults | None = None
         self._lock = threading.Lock()
+
+    def random(self, rate: float = 0.1, *, seed: int | None = None, kinds=FAULT_KINDS, slow: float = 2.0,
+               retry_after: int = 1, path: str | None = None, method: str | None = None) -> RandomFaults:
+        """Inject a fault into a ``rate`` share of the requests, of a kind drawn from ``kinds``.
+
+        The draws come from ``random.Random(seed)`` in the order requests
+        arrive, so the same requests in the same order meet the same faults.
+        ``slow`` is how long a slow answer is held (make it longer than the
+        client's read timeout); ``retry_after`` the seconds a 429 announces.
+        """
+        unknown = sorted(set(kinds) - set(FAULT_KINDS))
+        if unknown or not kinds:
+            raise ValueError(f"fault kinds are {', '.join(FAULT_KINDS)}; not {', '.join(unknown) or 'none'}")
+        if not 0 <= rate <= 1:
+            raise ValueError("rate is a share of the requests, from 0 to 1")
+        mix = RandomFaults(rate, tuple(kinds), random.Random(seed), slow, int(retry_after), _compile(path), method)
+        with self._lock:
+            self.mix = mix
+        return mix
+
+    @property
+    def injected(self) -> Counter:
+        """How many random faults of each kind were injected so far."""
+        return Counter(self.mix.injected) if self.mix is not None else Counter()
+
+    def draw(self, request: Request) -> str | None:
+        """The random fault for ``request``, if one is drawn."""
+        with self._lock:
+            return self.mix.draw(request) if self.mix is not None else None
 
     def fail(self, status: int = 500, *, path: str | None = None, method: str | None = None,
              times: int | None = 1, body: bytes | str = b"", headers: dict | None = None) -> None:
@@ -115,6 +182,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()
+            self.mix = None
 
     def _add(self, rule: FaultRule) -> None:
         with self._lock:
@@ -144,6 +212,8 @@ class SeenRequest:
     at: float
     ended: float | None = None
     status: int | None = None
+    #: The random fault injected into this request, if any.
+    fault: str | None = None
 
 
 class Simulator:
@@ -187,6 +257,8 @@ class Simulator:
         self.lock = threading.RLock()
         #: How many conversions the simulator really handed to its engine.
         self.conversions_started = 0
+        #: Service job ids whose results an "expire" fault removed.
+        self.expired_jobs: set[str] = set()
         self._credentials = self.new_credentials()
         if self.oauth:
             from ._common import TokenIssuer
@@ -207,6 +279,10 @@ class Simulator:
     def add_routes(self, app: Flask) -> None:
         """Add the service's routes to ``app``."""
         raise NotImplementedError
+
+    def expire_for(self, request: Request) -> str | None:
+        """Make the job ``request`` asks about expire now (its results gone); returns its id, or None."""
+        return None
 
     def error_response(self, status: int, message: str):
         """An error answer in the service's shape (used for unknown routes and methods)."""
@@ -308,8 +384,8 @@ class Simulator:
         """Hand one conversion to the engine; returns its engine job id.
 
         Options the engine's converter does not know are dropped (the
-        service ignores what it does not apply); text values are read as the
-        option's type (``"72"`` → 72). Raises :class:`DocconvertError` when
+        service ignores what it does not apply); the engine reads text values
+        as the option's type (``"72"`` → 72). Raises :class:`DocconvertError` when
         the engine has no converter for the pair.
         """
         converter = self.engine.registry.find(task, fmt, target)
@@ -318,9 +394,8 @@ class Simulator:
                 f"cannot {task} {fmt} to {target}: the simulator's engine has no converter for it "
                 f"(is its tool installed? see dc.doctor())"
             )
-        known = {option.name: option for option in converter.options}
-        chosen = {key: _typed(known[key], value) for key, value in (options or {}).items()
-                  if key in known and value is not None}
+        known = {option.name for option in converter.options}
+        chosen = {key: value for key, value in (options or {}).items() if key in known and value is not None}
         job_id = self.engine.submit(ConversionRequest(Source(name=name, format=fmt, data=data), target, task, chosen))
         with self.lock:
             self.conversions_started += 1
@@ -404,6 +479,11 @@ class Simulator:
             return Response(failing.body, status=failing.status, headers=headers)(environ, start_response)
         if any(r.truncate for r in rules):
             return self._truncated(environ, start_response, seen)
+        kind = seen.fault = self.faults.draw(request)
+        if kind is not None:
+            answer = self._random_fault(kind, environ, start_response, seen)
+            if answer is not None:
+                return answer
 
         def recording_start(status, headers, exc_info=None):
             seen.status = int(status.split()[0])
@@ -413,6 +493,54 @@ class Simulator:
             return self.app(environ, recording_start)
         finally:
             seen.ended = self.clock()
+
+    def _random_fault(self, kind: str, environ, start_response, seen: SeenRequest):
+        """Answer ``environ`` with fault ``kind``; None lets the request through (after an expiry)."""
+        mix = self.faults.mix
+        if kind == "5xx":
+            status = mix.rng.choice((502, 503, 504))
+            seen.status, seen.ended = status, self.clock()
+            return Response(b"<html><body>gateway error</body></html>", status=status,
+                            content_type="text/html")(environ, start_response)
+        if kind == "429":
+            seen.status, seen.ended = 429, self.clock()
+            with self.app.request_context(environ):  # the service's error shape, made by its own app
+                answer = self.error_response(429, "Too many requests: slow down")
+            answer.headers["Retry-After"] = str(mix.retry_after)
+            return answer(environ, start_response)
+        if kind == "truncate":
+            return self._truncated(environ, start_response, seen)
+        if kind == "expire":
+            expired = self.expire_for(Request(environ))
+            if expired is not None:
+                with self.lock:
+                    self.expired_jobs.add(expired)
+            return None
+        status, headers, body = self._run_app(environ)  # "reset" and "slow" do the work first
+        seen.status, seen.ended = status, self.clock()
+        if kind == "slow":
+            time.sleep(mix.slow)
+            start_response(status_line(status), headers)
+            return [body]
+        seen.status = None  # "reset": the work is done, the answer never leaves
+        connection = environ.get("werkzeug.socket")
+        if connection is not None:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        start_response("500 Internal Server Error", [("Content-Length", "0")])
+        return [b""]
+
+    def _run_app(self, environ) -> tuple[int, list, bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        return int(captured["status"].split()[0]), captured["headers"], body
 
     def _truncated(self, environ, start_response, seen: SeenRequest):
         """Answer with the real response's headers but only half of its body."""
@@ -428,14 +556,11 @@ class Simulator:
         return [body[: len(body) // 2]]
 
 
-def _typed(option, value: Any) -> Any:
-    """A wire value as the engine option's type (``"72"`` → 72 for a number option)."""
-    types = option.type if isinstance(option.type, tuple) else (option.type,)
-    if isinstance(value, str) and str not in types:
-        for kind in (int, float):
-            if kind in types:
-                try:
-                    return kind(value)
-                except ValueError:
-                    continue
-    return value
+def status_line(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+

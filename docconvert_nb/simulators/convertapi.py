@@ -145,6 +145,22 @@ class ConvertAPISimulator(Simulator):
         def failure(exc: ApiFailure):
             return _error(exc.http_status, exc.code, exc.message, exc.invalid)
 
+    def expire_for(self, request) -> str | None:
+        if request.method != "GET":
+            return None
+        parts = request.path.strip("/").split("/")
+        with self.lock:
+            if parts[-2:-1] == ["job"]:
+                job = self.jobs.get(parts[-1])
+            elif parts[:1] == ["d"] and len(parts) >= 2:
+                job = next((j for j in self.jobs.values() if parts[1] in j.file_ids), None)
+            else:
+                job = None
+            if job is None or job.deleted:
+                return None
+            self._purge(job)
+            return job.id
+
     def error_response(self, status: int, message: str) -> Response:
         return _error(status, protocol.CODE_NOT_FOUND if status == 404 else protocol.CODE_NOT_ALLOWED, message)
 

@@ -89,6 +89,27 @@ class GroupDocsSimulator(Simulator):
     def add_routes(self, app: Flask) -> None:
         app.add_url_rule("/v2.0/<path:rest>", "api", self._dispatch, methods=["GET", "POST", "PUT", "DELETE"])
 
+    def expire_for(self, request) -> str | None:
+        if request.method != "GET":
+            return None
+        route = _raw_route(request.environ) or ""
+        with self.lock:
+            if route == "async":
+                operation = self.jobs.get(request.args.get("id", ""))
+            elif route.startswith("storage/file/"):
+                path = _clean(unquote(route[len("storage/file/"):]))
+                operation = next((o for o in self.jobs.values()
+                                  if any(r.get("path") == path for r in o.results or [])), None)
+            else:
+                operation = None
+            if operation is None:
+                return None
+            del self.jobs[operation.id]  # the service forgets the operation and its result files
+            for result in operation.results or []:
+                self.storage.pop(result.get("path") or "", None)
+            self.discard([operation.engine_id] if operation.engine_id else [])
+            return operation.id
+
     def error_response(self, status: int, message: str) -> Response:
         return _error(status, "NotFound" if status == 404 else "MethodNotAllowed", message)
 

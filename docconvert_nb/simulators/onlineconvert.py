@@ -143,6 +143,25 @@ class OnlineConvertSimulator(Simulator):
         app.add_url_rule("/v2/dl/<server>/download-file/<output_id>/<path:filename>", "download", self._download,
                          methods=["GET"])
 
+    def expire_for(self, request) -> str | None:
+        """Age a completed job's outputs past the retention (a running job does not expire)."""
+        if request.method != "GET":
+            return None
+        parts = request.path.strip("/").split("/")
+        if "download-file" in parts:
+            found = self._find_output(parts[parts.index("download-file") + 1])
+            job = found[0] if found else None
+        elif "jobs" in parts and len(parts) > parts.index("jobs") + 1:
+            job = self.jobs.get(parts[parts.index("jobs") + 1])
+        else:
+            job = None
+        if job is None or job.deleted or self._refresh(job) != "completed" or not job.outputs:
+            return None
+        with self.lock:
+            for output in job.outputs:
+                output.created_at = min(output.created_at, self.clock() - RETENTION - 1)
+        return job.id
+
     def error_response(self, status: int, message: str) -> Response:
         return _error(status, message)
 
