@@ -32,7 +32,7 @@ from ..protocols.onlineconvert import DOWNLOAD_LIMIT, RETENTION
 from ..status import Availability, JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot
 from .cloud import CloudProvider, Credential
-from .retry import MAX_RETRY_AFTER
+from .retry import MAX_RETRY_AFTER, RetryNote, report
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +109,10 @@ class OnlineConvert(CloudProvider):
             self._jobs[job_id] = _JobInfo(token=token, server=server.rstrip("/"), source_name=request.source.name)
         try:
             self._upload(job_id, request)
-            self.http.request("PATCH", f"/jobs/{job_id}", json={"process": True},
-                              headers=self._key_headers(), expected=(200, 201, 202))
+            # Setting "process" again changes nothing once it is set, so the PATCH may be resent.
+            self._resending(lambda: self.http.request("PATCH", f"/jobs/{job_id}", json={"process": True},
+                                                      headers=self._key_headers(), expected=(200, 201, 202)),
+                            lambda exc: True, "starting the job")
         except BaseException:
             self._discard(job_id)
             raise
@@ -167,12 +169,55 @@ class OnlineConvert(CloudProvider):
         raise AssertionError("unreachable")
 
     def _upload(self, job_id: str, request: ConversionRequest) -> None:
+        """Upload the input; never twice: a second input would be a second conversion.
+
+        After a gateway's 502/503 (the upload did not reach the file server)
+        it is sent again. After a dropped connection, a timeout or a 504 its
+        fate is unknown: the job's own input list says whether it arrived.
+        """
         info = self._jobs[job_id]
         headers = {protocol.TOKEN_HEADERS[0]: info.token, "X-Oc-Upload-Uuid": uuid.uuid4().hex}
-        with request.source.open() as stream:
-            files = {"file": (request.source.name, stream, media_type(request.source.format))}
-            self.http.request("POST", f"{info.server}/upload-file/{job_id}", files=files, headers=headers,
-                              expected=(200, 201))
+
+        def send() -> None:
+            with request.source.open() as stream:
+                files = {"file": (request.source.name, stream, media_type(request.source.format))}
+                self.http.request("POST", f"{info.server}/upload-file/{job_id}", files=files, headers=headers,
+                                  expected=(200, 201))
+
+        def may_resend(exc: ProviderError) -> bool | None:
+            if exc.status_code in (502, 503):
+                return True
+            if self._inputs(job_id):
+                return None  # it arrived: nothing to send again
+            raise exc  # it did not arrive, or we cannot tell: do not risk a second input
+
+        self._resending(send, may_resend, "uploading the input")
+
+    def _inputs(self, job_id: str) -> list:
+        try:
+            job = self.http.json("GET", f"/jobs/{job_id}", headers=self._read_headers(job_id))
+        except DocconvertError:
+            return []
+        return list(job.get("input") or []) if isinstance(job, dict) else []
+
+    def _resending(self, send, may_resend, doing: str) -> None:
+        """``send()``; after a transient failure ask ``may_resend(error)``: True sends again, None is done."""
+        attempt = 0
+        while True:
+            try:
+                send()
+                return
+            except ProviderError as exc:
+                attempt += 1
+                if exc.status_code not in (None, 502, 503, 504) or attempt > self.http.retry.budget:
+                    raise
+                verdict = may_resend(exc)
+                if verdict is None:
+                    return
+                wait = self.http.retry.sleep_for(attempt)
+                reason = f"a {exc.status_code}" if exc.status_code else "a dropped connection or a timeout"
+                report(RetryNote(attempt, self.http.retry.budget, f"{reason} while {doing}", wait))
+                time.sleep(wait)
 
     def _discard(self, job_id: str) -> None:
         """Delete a job whose submission broke half-way, so it does not linger at the service."""
