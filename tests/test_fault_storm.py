@@ -34,8 +34,11 @@ SLOW_ANSWER = READ_TIMEOUT + 0.5
 
 def _image_size_text(ctx) -> None:
     """Text recognition stand-in: Tesseract takes seconds per page here, and its speed is not under test."""
-    with Image.open(ctx.input_path) as image:
-        ctx.add_output(f"{image.width}x{image.height} {image.mode}\n".encode(), fmt="txt")
+    try:
+        with Image.open(ctx.input_path) as image:
+            ctx.add_output(f"{image.width}x{image.height} {image.mode}\n".encode(), fmt="txt")
+    except OSError as exc:  # Pillow's UnidentifiedImageError included
+        raise DocconvertError(f"the image cannot be read: {exc}") from None
 
 
 def _fast_engine(root) -> Engine:
@@ -43,6 +46,11 @@ def _fast_engine(root) -> Engine:
     registry.add(Converter(name="image_size_text", task="ocr", sources=frozenset({"png"}),
                            targets=frozenset({"txt"}), run=_image_size_text))
     return Engine(root, retention=float("inf"), registry=registry)
+
+
+#: Every BROKEN_EVERY-th document is a damaged PNG: the service fails it, and says why.
+BROKEN_EVERY = 25
+BROKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00not an image" * 8
 
 
 def _png(index: int) -> bytes:
@@ -81,11 +89,12 @@ def test_a_thousand_jobs_through_random_faults_end_in_their_true_state(tmp_path)
             providers[name] = provider
         jobs = []
         for i in range(JOBS_PER_SERVICE):
+            data = BROKEN_PNG if i % BROKEN_EVERY == BROKEN_EVERY // 2 else _png(i)
             for name, provider in providers.items():
                 if name == "aspose":
-                    job = dc.ocr(_png(i), provider=provider, name=f"a{i}.png")
+                    job = dc.ocr(data, provider=provider, name=f"a{i}.png")
                 else:
-                    job = dc.convert(_png(i), "pdf", provider=provider, name=f"{name[0]}{i}.png")
+                    job = dc.convert(data, "pdf", provider=provider, name=f"{name[0]}{i}.png")
                 jobs.append((name, job))
         deadline = time.monotonic() + 90
         for _, job in jobs:
@@ -94,7 +103,7 @@ def test_a_thousand_jobs_through_random_faults_end_in_their_true_state(tmp_path)
             except DocconvertError:
                 pass  # judged below
 
-        outcomes = {}
+        outcomes, service_failed = {}, {}
         for name, job in jobs:
             sim = sims[name]
             assert job.status.is_terminal, (name, job.id, job.status, job.message)
@@ -119,8 +128,14 @@ def test_a_thousand_jobs_through_random_faults_end_in_their_true_state(tmp_path)
                     continue
                 assert got and got == truth, (name, job.id)
             else:
-                # Only a submission whose fate the client cannot know ends a job early: it says so.
                 assert job.status == JobStatus.FAILED and job.message, (name, job.id, job.status)
+                engine_ids = _service_job_outputs(name, sim, job.id) if job.id else []
+                failures = [e for engine_id in engine_ids for e in sim.engine.get(engine_id).errors]
+                if failures:  # the service failed it: the job carries the service's reason
+                    told = " ".join([job.message, *job.errors])
+                    assert any(failure[:40] in told for failure in failures), (name, told, failures)
+                    service_failed[name] = service_failed.get(name, 0) + 1
+                # otherwise a submission whose fate the client could not know ended the job early
         for name, sim in sims.items():
             # One conversion per service job, and no more service jobs than client jobs.
             assert sim.conversions_started == sum(len(_service_job_outputs(name, sim, j)) for j in sim.jobs) or \
@@ -133,6 +148,9 @@ def test_a_thousand_jobs_through_random_faults_end_in_their_true_state(tmp_path)
         print(f"\n{len(jobs)} jobs in {time.monotonic() - started:.1f} s:",
               {f"{name} {status}": count for (name, status), count in sorted(outcomes.items())},
               {name: dict(sim.faults.injected) for name, sim in sims.items()})
+        broken = len([i for i in range(JOBS_PER_SERVICE) if i % BROKEN_EVERY == BROKEN_EVERY // 2])
+        for name in sims:  # the damaged documents that reached the service failed there (faults took a few)
+            assert broken // 2 <= service_failed.get(name, 0) <= broken, (name, service_failed)
         completed = sum(count for (_, status), count in outcomes.items() if status == JobStatus.COMPLETED)
         assert completed >= 0.7 * len(jobs), outcomes
         assert time.monotonic() - started < 120
