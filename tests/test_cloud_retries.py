@@ -84,3 +84,18 @@ def test_a_non_idempotent_submission_is_never_sent_again():
             job.wait(timeout=60)
         posts = [r for r in sim.requests_seen if r.method == "POST" and "RecognizeImage" in r.path]
         assert len(posts) == 1 and sim.conversions_started <= 1
+
+
+def test_a_download_that_fails_its_checksum_is_fetched_once_more():
+    with dc.simulate("onlineconvert") as sim:
+        job = dc.convert(image_bytes("PNG"), "pdf", provider=sim.provider, name="twice.png").wait(timeout=60)
+        sim.faults.random(rate=1.0, seed=1, kinds=("corrupt",), path="/download-file/")
+        sim.faults.mix.rate = 0.0
+        first = job.outputs[0].read()  # a clean download, for reference
+        sim.faults.mix.rate = 1.0
+        with pytest.raises(dc.errors.ChecksumMismatch):  # corrupted every time: reported, not accepted
+            job.outputs[0].read()
+        sim.faults.random(rate=0.5, seed=_seed_dropping_only_the_first(0.5), kinds=("corrupt",),
+                          path="/download-file/")
+        assert job.outputs[0].read() == first  # corrupted once: fetched again, and right
+        assert sim.faults.injected["corrupt"] == 1

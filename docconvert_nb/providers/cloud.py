@@ -25,6 +25,7 @@ implements the job verbs. The base class does the rest:
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -42,7 +43,9 @@ from ..outputs import Output, safe_filename
 from ..protocols import SIMULATOR_HEADER
 from .base import ConversionRequest, JobSnapshot, Provider, UpdateCallback
 from .http import DEFAULT_TIMEOUT, HttpClient, default_error_parser
-from .retry import RetryNote, reporting_retries
+from .retry import RetryNote, report, reporting_retries
+
+log = logging.getLogger(__name__)
 
 #: Parses a decoded JSON error body into (message, code), or None when the body is not the service's error shape.
 ErrorShape = Callable[[Any], "tuple[str, Any] | None"]
@@ -225,9 +228,7 @@ class CloudProvider(Provider):
             try:
                 callback(job_id, snapshot)
             except Exception:  # a subscriber must never break the adapter
-                import logging
-
-                logging.getLogger(__name__).exception("update callback failed for job %s", job_id)
+                log.exception("update callback failed for job %s", job_id)
 
     def check(self, request: ConversionRequest) -> None:
         super().check(request)
@@ -300,25 +301,36 @@ class CloudProvider(Provider):
         the MD5 are compared with those the service announced on ``output``.
         """
         sink = tempfile.TemporaryFile(dir=self.cache)
-        try:
-            size, digest = send(sink)
-        except ProviderError as exc:
-            sink.close()
-            if exc.status_code in (403, 404, 410):
-                error = refused(exc) if refused is not None else OutputUnavailable(
-                    f"{output.name} cannot be downloaded: {self.label} no longer has it (deleted, or past its retention)"
-                )
-                if error is not None:
-                    raise error from None
-            raise
-        except BaseException:
-            sink.close()
-            raise
-        try:
-            verify_download(output, size, digest, self.label)
-        except ProviderError:
-            sink.close()
-            raise
+        for attempt in (1, 2):
+            try:
+                size, digest = send(sink)
+            except ProviderError as exc:
+                sink.close()
+                if exc.status_code in (403, 404, 410):
+                    error = refused(exc) if refused is not None else OutputUnavailable(
+                        f"{output.name} cannot be downloaded: {self.label} no longer has it "
+                        f"(deleted, or past its retention)"
+                    )
+                    if error is not None:
+                        raise error from None
+                raise
+            except BaseException:
+                sink.close()
+                raise
+            try:
+                verify_download(output, size, digest, self.label)
+                break
+            except ChecksumMismatch as exc:
+                if attempt == 2:  # twice the wrong bytes: the service's file itself is bad
+                    sink.close()
+                    raise
+                report(RetryNote(1, 1, "bytes that do not match the announced checksum", 0.0))
+                log.info("%s; downloading %s once more", exc, output.name)
+                sink.seek(0)
+                sink.truncate()
+            except ProviderError:
+                sink.close()
+                raise
         sink.seek(0)
         return sink
 

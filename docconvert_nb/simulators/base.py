@@ -94,8 +94,9 @@ class FaultRule:
 
 #: Kinds of random faults: a gateway's 502/503/504 before any work; the connection dropped after the
 #: work, before the answer; the answer held longer than a client's read timeout; 429 with Retry-After
-#: before any work; the body cut in half; the job's results expired just before the request.
-FAULT_KINDS = ("5xx", "reset", "slow", "429", "truncate", "expire")
+#: before any work; the body cut in half; the job's results expired just before the request; a file
+#: download whose bytes differ from the file (one byte flipped: only a checksum can tell).
+FAULT_KINDS = ("5xx", "reset", "slow", "429", "truncate", "expire", "corrupt")
 
 
 @dataclass
@@ -516,8 +517,14 @@ class Simulator:
                 with self.lock:
                     self.expired_jobs.add(expired)
             return None
-        status, headers, body = self._run_app(environ)  # "reset" and "slow" do the work first
+        status, headers, body = self._run_app(environ)  # "reset", "slow" and "corrupt" do the work first
         seen.status, seen.ended = status, self.clock()
+        if kind == "corrupt":
+            is_file = status == 200 and body and any(name.lower() == "content-disposition" for name, _ in headers)
+            if is_file:
+                body = body[:-1] + bytes([body[-1] ^ 0xFF])
+            start_response(status_line(status), headers)
+            return [body]
         if kind == "slow":
             time.sleep(mix.slow)
             start_response(status_line(status), headers)
