@@ -100,7 +100,7 @@ def test_a_thousand_jobs_through_random_faults_end_in_their_true_state(tmp_path)
                 else:
                     job = dc.convert(data, "pdf", provider=provider, name=f"{name[0]}{i}.png")
                 jobs.append((name, job))
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 150  # generous: 2 shared cores; about 25 s of CPU in all
         for _, job in jobs:
             try:
                 job.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -157,7 +157,7 @@ def test_a_thousand_jobs_through_random_faults_end_in_their_true_state(tmp_path)
             assert broken // 2 <= service_failed.get(name, 0) <= broken, (name, service_failed)
         completed = sum(count for (_, status), count in outcomes.items() if status == JobStatus.COMPLETED)
         assert completed >= 0.7 * len(jobs), outcomes
-        assert time.monotonic() - started < 120
+        assert time.monotonic() - started < 240  # nothing hangs
     finally:
         for provider in providers.values():
             provider.close()

@@ -90,6 +90,11 @@ class CloudProvider(Provider):
     #: (connect, read) timeouts in seconds.
     default_timeout: ClassVar[tuple[float, float]] = DEFAULT_TIMEOUT
 
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.token_path and not cls.credential_fields:
+            cls.credential_fields = Credential.client_pair(cls.env_prefix)
+
     def __init__(
         self,
         *credentials: str | None,
@@ -108,8 +113,6 @@ class CloudProvider(Provider):
         timeouts; ``cache_dir`` a folder for request bodies and downloads
         (default: a private temporary one).
         """
-        if self.token_path and not self.credential_fields:
-            self.credential_fields = Credential.client_pair(self.env_prefix)
         names = [field.argument for field in self.credential_fields]
         if len(credentials) > len(names):
             raise TypeError(f"{type(self).__name__}() takes at most {len(names)} credentials by position")
