@@ -1,8 +1,9 @@
-"""The job state machine, and how each provider's vocabulary maps onto it.
+"""The job state machine every provider reports on.
 
-Every provider speaks its own dialect (Aspose ``taskStatus``, ConvertAPI HTTP
-status codes, GroupDocs ``status``, online-convert ``status.code``). They all
-land on :class:`JobStatus`, so a job looks the same whoever runs it.
+Every service speaks its own dialect (Aspose ``taskStatus``, ConvertAPI HTTP
+status codes, GroupDocs ``status``, online-convert ``status.code``); each
+service's module in :mod:`docconvert_nb.protocols` maps it onto
+:class:`JobStatus`, so a job looks the same whoever runs it.
 
 Lifecycle::
 
@@ -83,96 +84,3 @@ class Availability(str, Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-# --- provider vocabularies -------------------------------------------------
-
-ASPOSE_TASK_STATUS = {
-    "Pending": JobStatus.QUEUED,
-    "Processing": JobStatus.PROCESSING,
-    "Completed": JobStatus.COMPLETED,
-    "Error": JobStatus.FAILED,
-    "NotExist": JobStatus.EXPIRED,
-}
-
-GROUPDOCS_STATUS = {
-    "Created": JobStatus.QUEUED,
-    "Started": JobStatus.PROCESSING,
-    "Failed": JobStatus.FAILED,
-    "Canceled": JobStatus.CANCELED,
-    "Finished": JobStatus.COMPLETED,
-}
-# The SDK accepts an enum index too ("4" -> "Finished"), in this order.
-_GROUPDOCS_ORDER = ["Created", "Started", "Failed", "Canceled", "Finished"]
-
-ONLINECONVERT_JOB_STATUS = {
-    "incomplete": JobStatus.SUBMITTING,
-    "ready": JobStatus.SUBMITTING,
-    "created": JobStatus.QUEUED,
-    "pending": JobStatus.QUEUED,
-    "downloading": JobStatus.QUEUED,
-    "queued": JobStatus.QUEUED,
-    "processing": JobStatus.PROCESSING,
-    "completed": JobStatus.COMPLETED,
-    "failed": JobStatus.FAILED,
-    "canceled": JobStatus.CANCELED,
-}
-
-ONLINECONVERT_OUTPUT_STATUS = {
-    "enabled": Availability.AVAILABLE,
-    "disabled": Availability.DELETED,
-    "expired": Availability.EXPIRED,
-    "overuse": Availability.LIMIT_REACHED,
-}
-
-
-def from_aspose(task_status: str) -> JobStatus:
-    """Aspose.OCR ``taskStatus`` (Pending/Processing/Completed/Error/NotExist)."""
-    try:
-        return ASPOSE_TASK_STATUS[task_status]
-    except KeyError:
-        raise ValueError(f"unknown Aspose taskStatus {task_status!r}") from None
-
-
-def from_groupdocs(status: str | int) -> JobStatus:
-    """GroupDocs ``OperationResult.status``, by name or by enum index."""
-    text = str(status)
-    if text.isdigit() and int(text) < len(_GROUPDOCS_ORDER):
-        text = _GROUPDOCS_ORDER[int(text)]
-    try:
-        return GROUPDOCS_STATUS[text]
-    except KeyError:
-        raise ValueError(f"unknown GroupDocs status {status!r}") from None
-
-
-def from_onlineconvert(code: str) -> JobStatus:
-    """online-convert ``status.code``; unknown codes count as still running (as the SDK does)."""
-    return ONLINECONVERT_JOB_STATUS.get(code, JobStatus.PROCESSING)
-
-
-def from_onlineconvert_output(status: str) -> Availability:
-    """online-convert ``output[].status`` (enabled/disabled/expired/overuse)."""
-    try:
-        return ONLINECONVERT_OUTPUT_STATUS[status]
-    except KeyError:
-        raise ValueError(f"unknown online-convert output status {status!r}") from None
-
-
-def from_convertapi_http(status_code: int) -> JobStatus | None:
-    """ConvertAPI ``GET /job/{id}``: the HTTP status is the state.
-
-    200 done, 202 in progress, 404 unknown or expired, other 5xx failed.
-    503 means "another poll is open": it says nothing about the job, so it
-    maps to ``None`` (keep the current state, poll again later).
-    """
-    if status_code == 200:
-        return JobStatus.COMPLETED
-    if status_code == 202:
-        return JobStatus.PROCESSING
-    if status_code == 404:
-        return JobStatus.EXPIRED
-    if status_code == 503:
-        return None
-    if 500 <= status_code < 600:
-        return JobStatus.FAILED
-    raise ValueError(f"unexpected ConvertAPI job poll status {status_code}")

@@ -87,10 +87,35 @@ def test_unreachable_host_is_a_clear_provider_error():
         client.request("GET", "/x")
 
 
-def test_truncated_body_is_reported(sim, client):
-    sim.faults.truncate(path="/blob")
+def test_a_truncated_download_starts_over(sim, client):
+    sim.faults.truncate(path="/blob", times=1)
+    sink = io.BytesIO()
+    assert client.download("/blob", sink)[0] == 300_000 and sink.getvalue() == b"x" * 300_000
+    assert len(_calls(sim, "GET")) == 2
+
+
+def test_a_body_truncated_every_time_is_reported(sim, client):
+    sim.faults.truncate(path="/blob", times=None)
     with pytest.raises(ProviderError, match="broke off the download"):
         client.download("/blob", io.BytesIO())
+    assert len(_calls(sim, "GET")) == client.retry.budget + 1
+
+
+def test_retries_are_reported_as_notes(sim, client):
+    from docconvert_nb.providers.retry import reporting_retries
+
+    notes = []
+    sim.faults.fail(502, path="/thing", method="GET", times=2)
+    with reporting_retries(notes.append):
+        client.json("GET", "/thing")
+    assert [str(n) for n in notes] == ["retrying after a 502 (1 of 5)", "retrying after a 502 (2 of 5)"]
+
+
+def test_a_429_is_resent_even_for_a_post_after_its_retry_after(sim, client):
+    sim.faults.fail(429, path="/thing", method="POST", times=1, headers={"Retry-After": "0.3"})
+    assert client.json("POST", "/thing")["method"] == "POST"
+    first, second = _calls(sim, "POST")
+    assert first.status == 429 and second.status == 200 and second.at - first.at >= 0.25
 
 
 def test_download_streams_and_hashes(sim, client):

@@ -78,10 +78,43 @@ def test_delay_slows_the_answer(onlineconvert):
 def test_truncate_cuts_a_download_short_and_the_adapter_says_so(onlineconvert):
     job = dc.convert(image_bytes("PNG", size=(300, 300)), "pdf", provider=onlineconvert.provider, name="a.png")
     job.wait(timeout=60)
+    onlineconvert.provider.http.configure_retries(2, backoff=0.01)
     onlineconvert.faults.truncate(path="/download-file/", times=1)
+    assert job.outputs[0].read().startswith(b"%PDF")  # cut once: the download starts over
+    onlineconvert.faults.truncate(path="/download-file/", times=None)
     with pytest.raises(ProviderError, match="incomplete|broke off"):
         job.outputs[0].read()
-    assert job.outputs[0].read().startswith(b"%PDF")  # the fault was used up
+    onlineconvert.faults.clear()
+    assert job.outputs[0].read().startswith(b"%PDF")
+
+
+def test_random_faults_are_mixed_reproducible_and_counted(onlineconvert):
+    def run(seed):
+        onlineconvert.requests_seen.clear()
+        mix = onlineconvert.faults.random(rate=0.5, seed=seed, kinds=("5xx", "429"), path="/statuses")
+        for _ in range(40):
+            requests.get(f"{onlineconvert.base_url}/v2/statuses", timeout=5)
+        return [r.status for r in onlineconvert.requests_seen], dict(mix.injected)
+
+    first, counted = run(7)
+    assert first == run(7)[0] and first != run(8)[0]
+    assert set(first) <= {200, 429, 502, 503, 504} and 5 <= first.count(200) <= 35
+    assert sum(counted.values()) == 40 - first.count(200) and set(counted) == {"5xx", "429"}
+    with pytest.raises(ValueError, match="fault kinds"):
+        onlineconvert.faults.random(kinds=("meteor",))
+
+
+def test_a_reset_after_the_work_is_survived_by_an_idempotent_call(aspose):
+    headers = {"Authorization": f"Bearer {token_for(aspose)}"}
+    aspose.faults.random(rate=1.0, seed=1, kinds=("reset",), path="/GetTaskStatus")
+    with pytest.raises(requests.ConnectionError):  # a plain client sees the connection drop ...
+        requests.get(f"{aspose.base_url}/v5.0/ocr/Utilities/GetTaskStatus", params={"id": "x"}, headers=headers,
+                     timeout=5)
+    aspose.faults.random(rate=0.5, seed=3, kinds=("reset",), path="/GetTaskStatus")
+    aspose.provider.http.configure_retries(8, backoff=0.01)
+    for _ in range(5):  # ... the adapter sends its GET again and gets the answer
+        assert aspose.provider.status(str(uuid.uuid4())).status == dc.JobStatus.EXPIRED
+    assert aspose.faults.injected["reset"] >= 1
 
 
 def test_clock_advances_without_sleeping():

@@ -1,6 +1,6 @@
 import pytest
 
-from docconvert_nb import status as st
+from docconvert_nb.protocols import aspose, convertapi, groupdocs, onlineconvert
 from docconvert_nb.status import Availability, JobStatus
 
 
@@ -15,12 +15,12 @@ from docconvert_nb.status import Availability, JobStatus
     ],
 )
 def test_aspose_task_statuses(value, expected):
-    assert st.from_aspose(value) is expected
+    assert aspose.from_task_status(value) is expected
 
 
 def test_aspose_rejects_wrong_case_like_the_sdk():
     with pytest.raises(ValueError):
-        st.from_aspose("completed")
+        aspose.from_task_status("completed")
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_aspose_rejects_wrong_case_like_the_sdk():
     ],
 )
 def test_groupdocs_statuses(value, expected):
-    assert st.from_groupdocs(value) is expected
+    assert groupdocs.from_operation_status(value) is expected
 
 
 @pytest.mark.parametrize(
@@ -44,21 +44,21 @@ def test_groupdocs_statuses(value, expected):
     [(200, JobStatus.COMPLETED), (202, JobStatus.PROCESSING), (404, JobStatus.EXPIRED), (500, JobStatus.FAILED), (502, JobStatus.FAILED), (503, None)],
 )
 def test_convertapi_http_codes(code, expected):
-    assert st.from_convertapi_http(code) is expected
+    assert convertapi.from_poll_status(code) is expected
 
 
 def test_convertapi_unexpected_code_is_an_error():
     with pytest.raises(ValueError):
-        st.from_convertapi_http(301)
+        convertapi.from_poll_status(301)
 
 
-@pytest.mark.parametrize("code", list(st.ONLINECONVERT_JOB_STATUS))
+@pytest.mark.parametrize("code", list(onlineconvert.JOB_STATUS))
 def test_onlineconvert_job_codes_map(code):
-    assert isinstance(st.from_onlineconvert(code), JobStatus)
+    assert isinstance(onlineconvert.from_job_status(code), JobStatus)
 
 
 def test_onlineconvert_unknown_code_is_not_terminal():
-    assert not st.from_onlineconvert("brand-new-state").is_terminal
+    assert not onlineconvert.from_job_status("brand-new-state").is_terminal
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,19 @@ def test_onlineconvert_unknown_code_is_not_terminal():
     [("enabled", Availability.AVAILABLE), ("disabled", Availability.DELETED), ("expired", Availability.EXPIRED), ("overuse", Availability.LIMIT_REACHED)],
 )
 def test_onlineconvert_output_statuses(value, expected):
-    assert st.from_onlineconvert_output(value) is expected
+    assert onlineconvert.from_output_status(value) is expected
+
+
+def test_status_module_keeps_only_the_state_machine():
+    import docconvert_nb.status as status
+
+    assert not [name for name in vars(status) if name.startswith(("from_", "ASPOSE", "GROUPDOCS", "ONLINECONVERT"))]
+
+
+def test_every_vocabulary_word_has_a_state():
+    assert set(aspose.RESPONSE_STATUS_CODES) == set(aspose.TASK_STATUS)
+    assert set(onlineconvert.STATUS_INFO) == set(onlineconvert.JOB_STATUS)
+    assert all(isinstance(state, JobStatus) for state in groupdocs.OPERATION_STATUS.values())
 
 
 def test_terminal_states_are_final():

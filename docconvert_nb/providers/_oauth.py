@@ -26,6 +26,7 @@ import requests
 
 from ..errors import AuthenticationError, ProviderError
 from .http import HttpClient
+from .retry import RetryNote, report
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,9 @@ class ClientCredentials(requests.auth.AuthBase):
     ):
         if not client_id or not client_secret:
             raise AuthenticationError(f"{http.provider_label} needs a client id and a client secret")
-        self.http = http
-        self.token_url = token_url
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.renew_margin = renew_margin
-        self.clock = clock
-        self.scope = scope
+        self.http, self.token_url, self.scope = http, token_url, scope
+        self.client_id, self._client_secret = client_id, client_secret
+        self.renew_margin, self.clock = renew_margin, clock
         self._token: str | None = None
         self._expires_at = 0.0
         self._renew_at = 0.0
@@ -98,9 +95,7 @@ class ClientCredentials(requests.auth.AuthBase):
             form["scope"] = self.scope
         started = self.clock()
         try:
-            response = self.http.request(
-                "POST", self.token_url, data=form, headers={"Accept": "application/json"}, expected=(200,)
-            )
+            response = self._post_for_token(form)
         except AuthenticationError:
             raise
         except ProviderError as exc:
@@ -131,6 +126,24 @@ class ClientCredentials(requests.auth.AuthBase):
         self._renew_at = self._expires_at - min(self.renew_margin, lifetime / 2)
         self.fetches += 1
         log.debug("fetched a %s token valid for %.0f s", self.http.provider_label, lifetime)
+
+    def _post_for_token(self, form: dict[str, str]) -> requests.Response:
+        """POST the token request; asking for a token twice is harmless, so transient failures are retried."""
+        attempt = 0
+        while True:
+            try:
+                return self.http.request("POST", self.token_url, data=form, headers={"Accept": "application/json"},
+                                         expected=(200,))
+            except AuthenticationError:
+                raise
+            except ProviderError as exc:
+                attempt += 1
+                if exc.status_code not in (None, 502, 503, 504) or attempt > self.http.retry.budget:
+                    raise
+                wait = self.http.retry.sleep_for(attempt)
+                reason = f"a {exc.status_code}" if exc.status_code else "a dropped connection or a timeout"
+                report(RetryNote(attempt, self.http.retry.budget, f"{reason} from the token endpoint", wait))
+                time.sleep(wait)
 
     # -- using it ----------------------------------------------------------------------
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:

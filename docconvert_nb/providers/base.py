@@ -47,6 +47,9 @@ class JobSnapshot:
     finished_at: datetime | None = None
     progress: float | None = None
     retry_after: float | None = None
+    #: A remark on the way that changes no state, e.g. "retrying after a 502 (2 of 5)":
+    #: for the job's card and its history.
+    note: str | None = None
 
 
 #: Called by providers that push updates: ``callback(job_id, snapshot)``.

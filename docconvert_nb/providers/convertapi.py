@@ -1,15 +1,13 @@
 """ConvertAPI v2: asynchronous conversions polled by HTTP status, semi-async ids, webhooks.
 
-Protocol (``../shared/protocols.md`` §3, seed ``003``): ``POST
-/convert/{from}/to/{to}`` with the file as a multipart part and
-``Async=true`` answers ``{"JobId"}`` at once; ``GET /job/{JobId}`` answers
-with the HTTP status as the state — 200 done (the body is the result:
-``Files[]`` with ``FileName``, ``FileSize`` and a ``Url``, or base64
-``FileData``), 202 converting, 404 unknown or expired, 503 "another poll
-for this job is open", other 5xx failed (``{"Code", "Message"}``).
-``DELETE /job/{JobId}`` drops the results; the service drops them itself
-after 2 hours. With ``WebHook=<url>`` the service calls
-``GET <url>?JobId=...`` when the job finishes.
+The protocol (documented at https://docs.convertapi.com/, async
+conversions at https://docs.convertapi.com/docs/async-conversion) is summed
+up in :mod:`docconvert_nb.protocols.convertapi`: ``POST
+/convert/{from}/to/{to}`` with ``Async=true`` answers ``{"JobId"}``; ``GET
+/job/{JobId}`` answers with the HTTP status as the state (200 done with the
+result, 202 converting, 404 unknown or expired, 503 another poll is open,
+other 5xx failed); results stay 2 hours; with ``WebHook=<url>`` the service
+calls that URL when the job finishes.
 
 Rules this adapter keeps:
 
@@ -34,10 +32,7 @@ import base64
 import binascii
 import ipaddress
 import logging
-import os
-import re
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -48,44 +43,20 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import (
-    AuthenticationError,
-    DocconvertError,
-    InvalidOptions,
-    OutputUnavailable,
-    ProviderError,
-)
-from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, from_name, media_type
-from ..outputs import Output, safe_filename
-from ..status import JobStatus, from_convertapi_http
-from .base import Capability, ConversionRequest, JobSnapshot, UpdateCallback
-from .cloud import CloudProvider
-from .http import HttpClient, default_error_parser
+from ..errors import AuthenticationError, InvalidOptions, ProviderError
+from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, media_type
+from ..outputs import Output
+from ..protocols import convertapi as protocol
+from ..protocols.convertapi import DOCUMENTED_POLL_DELAY, JOB_RETENTION, OPTION_PARAMETERS
+from ..status import JobStatus
+from .base import Capability, ConversionRequest, JobSnapshot
+from .cloud import CloudProvider, Credential, file_opener, gone_opener, new_output
+from .retry import RetryNote, report
 from .webhooks import WebhookReceiver
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://v2.convertapi.com"
-#: Jobs (and their results) are deleted at the latest this long after creation.
-JOB_RETENTION = 2 * 3600.0
-#: The documented delay the service imposes between two polls of one job.
-DOCUMENTED_POLL_DELAY = 5.0
-
-#: Our format names → the names ConvertAPI uses in converter paths.
-_PATH_NAMES = {"jpeg": "jpg", "tiff": "tiff", "html": "html"}
 _PDF_IMAGE_TARGETS = ("png", "jpeg", "tiff", "webp")
-
-#: Generic option names → ConvertAPI parameters.
-OPTION_PARAMETERS = {
-    "pages": "PageRange",
-    "dpi": "ImageResolution",
-    "password": "Password",
-    "timeout": "Timeout",
-    "quality": "JpgQuality",
-}
-#: Parameters the adapter sets itself; a caller may not.
-_RESERVED = {"async", "jobid", "webhook", "storefile", "file", "files", "secret", "token", "apikey", "url"}
-_PARAMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
 @dataclass
@@ -127,54 +98,30 @@ class ConvertAPI(CloudProvider):
     label = "ConvertAPI"
     can_cancel = False
     retention_seconds = JOB_RETENTION
+    default_base_url = protocol.DEFAULT_BASE_URL
+    env_prefix = "CONVERTAPI"
+    credential_fields = (Credential("secret", ("CONVERTAPI_SECRET", "CONVERTAPI_TOKEN"), "secret= (or token=)"),)
+    credentials_named = "a secret or token"
+    error_shape = protocol.error_message
+    # 503 is not retried by the session: for a job poll it means "another poll is open".
+    # 500 neither: it means the conversion failed.
+    retry_statuses = (429, 502, 504)
+    default_poll_interval = DOCUMENTED_POLL_DELAY
+    default_timeout = (5.0, 300.0)
 
-    def __init__(
-        self,
-        secret: str | None = None,
-        *,
-        token: str | None = None,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = DOCUMENTED_POLL_DELAY,
-        webhook: bool | None = None,
-        webhook_timeout: float = 300.0,
-        sync: bool = False,
-        store_file: bool = True,
-        timeout: tuple[float, float] = (5.0, 300.0),
-        submit_attempts: int = 3,
-        cache_dir: str | os.PathLike | None = None,
-    ):
-        super().__init__(
-            (base_url or os.environ.get("CONVERTAPI_BASE_URL") or DEFAULT_BASE_URL),
-            simulator=simulator,
-            cache_dir=cache_dir,
-        )
-        self._credential = (
-            secret or token or os.environ.get("CONVERTAPI_SECRET") or os.environ.get("CONVERTAPI_TOKEN") or None
-        )
-        self.poll_interval = poll_interval
+    def __init__(self, secret: str | None = None, *, token: str | None = None, webhook: bool | None = None,
+                 webhook_timeout: float = 300.0, sync: bool = False, store_file: bool = True,
+                 submit_attempts: int = 6, **options: Any):
+        super().__init__(secret or token, **options)
         self.webhook = _is_loopback(self.base_url) if webhook is None else bool(webhook)
         self.webhook_timeout = webhook_timeout
         self.sync = sync
         self.store_file = store_file
         self.submit_attempts = max(1, submit_attempts)
-        # 503 is not retried by the session: for a job poll it means "another poll is open".
-        # 500 neither: it means the conversion failed.
-        self.http = HttpClient(
-            self.base_url, secrets=[self._credential] if self._credential else [], timeout=timeout,
-            retry_statuses=(429, 502, 504), error_parser=_error_message, provider_label=self.label,
-        )
-        self.watch_for_simulator(self.http)
         self._jobs: dict[str, _JobState] = {}
-        self._lock = threading.Lock()
-        self._callbacks: list[UpdateCallback] = []
         self._receiver: WebhookReceiver | None = None
 
     # -- description -----------------------------------------------------------------
-    @property
-    def configured(self) -> bool:
-        return self._credential is not None
-
     def capabilities(self) -> Iterable[Capability]:
         caps = {Capability("convert", src, "pdf") for src in sorted(OFFICE_FORMATS) + ["txt"]}
         caps |= {Capability("convert", src, "pdf") for src in IMAGE_FORMATS}
@@ -188,16 +135,12 @@ class ConvertAPI(CloudProvider):
         info.update(webhook=self.webhook, mode="sync" if self.sync else "async")
         return info
 
-    def check(self, request: ConversionRequest) -> None:
-        super().check(request)
+    def validate(self, request: ConversionRequest) -> None:
         _parameters(request)
-        if not self.configured:
-            raise _missing_credentials()
 
     # -- job verbs -----------------------------------------------------------------------
     def submit(self, request: ConversionRequest) -> str:
-        if not self.configured:
-            raise _missing_credentials()
+        self.require_credentials()
         job_id = str(uuid.uuid4())
         state = _JobState(id=job_id, stem=Path(request.source.name).stem or "result")
         params = {"StoreFile": _flag(self.store_file), "JobId": job_id, **_parameters(request)}
@@ -210,7 +153,7 @@ class ConvertAPI(CloudProvider):
                 state.webhook = True
         with self._lock:
             self._jobs[job_id] = state
-        path = f"/convert/{_path_name(request.source.format)}/to/{_path_name(request.target)}"
+        path = f"/convert/{protocol.path_name(request.source.format)}/to/{protocol.path_name(request.target)}"
         try:
             response = self._post_idempotent(path, params, request)
             body = _json_body(response, self.label)
@@ -236,7 +179,7 @@ class ConvertAPI(CloudProvider):
                 receiver.expect(answered)
         return answered
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         state = self._state(job_id)
         if state.deleted:
             return JobSnapshot(status=JobStatus.DELETED, message=f"Job {job_id} was deleted at {self.label}.")
@@ -267,13 +210,13 @@ class ConvertAPI(CloudProvider):
         log.debug("ConvertAPI DELETE /job/%s answered %s", job_id, response.status_code)
         state.deleted = True
         for output in state.outputs or []:
-            output._opener = _gone_opener(output.name, "the job was deleted")
+            output._opener = gone_opener(output.name, "the job was deleted")
         if self._receiver is not None:
             self._receiver.forget(job_id)
         shutil.rmtree(self.cache / job_id, ignore_errors=True)
 
     # -- following jobs --------------------------------------------------------------
-    def subscribe(self, callback: UpdateCallback) -> bool:
+    def pushes_states(self) -> bool:
         """With webhooks on, start the loopback receiver; jobs then complete by push."""
         if not self.webhook:
             return False
@@ -286,7 +229,6 @@ class ConvertAPI(CloudProvider):
         except OSError as exc:
             log.warning("ConvertAPI: cannot start the webhook receiver (%s); polling instead", exc)
             return False
-        self._callbacks.append(callback)
         return True
 
     def poll_delay(self, attempt: int) -> float:
@@ -296,14 +238,12 @@ class ConvertAPI(CloudProvider):
     def close(self) -> None:
         if self._receiver is not None:
             self._receiver.close()
-        self.http.close()
-        self.remove_cache()
+        super().close()
 
     # -- internals -------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
-        if self._credential is None:
-            raise _missing_credentials()
-        return {"Authorization": f"Bearer {self._credential}", "Accept": "application/json"}
+        self.require_credentials()
+        return {"Authorization": f"Bearer {self.credential('secret')}", "Accept": "application/json"}
 
     def _state(self, job_id: str) -> _JobState:
         with self._lock:
@@ -322,12 +262,14 @@ class ConvertAPI(CloudProvider):
             except AuthenticationError:
                 raise
             except ProviderError as exc:
-                retriable = exc.status_code is None or exc.status_code in (429, 503)
+                # The JobId makes the POST idempotent: whatever the service did, sending it again is safe.
+                retriable = exc.status_code is None or exc.status_code in (429, 502, 503, 504)
                 if not retriable or attempt == self.submit_attempts:
                     raise
-                log.info("ConvertAPI submission %s failed (%s); sending it again with the same JobId",
-                         params["JobId"], exc)
-                time.sleep(min(5.0, 0.5 * 2 ** (attempt - 1)))
+                wait = self.http.retry.sleep_for(attempt)
+                reason = f"a {exc.status_code}" if exc.status_code else "a dropped connection or a timeout"
+                report(RetryNote(attempt, self.submit_attempts - 1, f"{reason} (same JobId {params['JobId']})", wait))
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _poll_answer(self, state: _JobState, response: requests.Response) -> JobSnapshot:
@@ -335,7 +277,7 @@ class ConvertAPI(CloudProvider):
         if code in (401, 403):
             raise self.http.error_for(response)
         try:
-            status = from_convertapi_http(code)
+            status = protocol.from_poll_status(code)
         except ValueError:
             raise self.http.error_for(response) from None
         if status is None:  # 503: another poll is open (or throttled); the job state is unknown
@@ -348,13 +290,13 @@ class ConvertAPI(CloudProvider):
             if state.deleted:
                 return JobSnapshot(status=JobStatus.DELETED, message=f"Job {state.id} was deleted at {self.label}.")
             for output in state.outputs or []:
-                output._opener = _gone_opener(output.name, "the job expired or was deleted")
+                output._opener = gone_opener(output.name, "the job expired or was deleted")
             return JobSnapshot(
                 status=JobStatus.EXPIRED,
                 message=(f"{self.label} no longer has job {state.id}: it was deleted, or its results passed "
-                         f"the {JOB_RETENTION / 3600:g} h retention window."),
+                         f"the {self.retention_text()} retention window."),
             )
-        message, error_code = _error_message(response)
+        message, error_code = self.parse_error(response)
         detail = f"{message} (code {error_code})" if error_code not in (None, "") else message
         return JobSnapshot(status=JobStatus.FAILED, message=f"{self.label} could not convert: {detail}",
                            errors=[self.http.mask(detail)])
@@ -372,28 +314,19 @@ class ConvertAPI(CloudProvider):
     def _output(self, state: _JobState, item: dict, cost: Any) -> Output:
         if not isinstance(item, dict):
             raise ProviderError(f"{self.label} sent a malformed Files entry for job {state.id}")
-        name = str(item.get("FileName") or "")
-        try:
-            name = safe_filename(name)
-        except DocconvertError:
-            name = f"{state.stem}.{item.get('FileExt') or 'bin'}"
-        fmt = from_name(name)
-        output = Output(
-            name=name,
-            content_type=media_type(fmt) if fmt else "application/octet-stream",
-            size=item.get("FileSize"),
-            metadata={"file_id": item.get("FileId"), "conversion_cost": cost},
-        )
+        output = new_output(str(item.get("FileName") or ""), f"{state.stem}.{item.get('FileExt') or 'bin'}",
+                            size=item.get("FileSize"), metadata={"file_id": item.get("FileId"), "conversion_cost": cost})
+        name = output.name
         if item.get("FileData"):
             path = self._decode_inline(state, name, item["FileData"])
             output.size = path.stat().st_size
-            output._opener = _file_opener(path, name)
+            output._opener = file_opener(path, name, "the job was deleted")
         elif item.get("Url"):
             url = str(item["Url"])
             output.metadata["url"] = url
             output._opener = lambda: self._download(url, output)
         else:
-            output._opener = _gone_opener(name, f"{self.label} gave neither a Url nor FileData")
+            output._opener = gone_opener(name, f"{self.label} gave neither a Url nor FileData")
         return output
 
     def _decode_inline(self, state: _JobState, name: str, data: str) -> Path:
@@ -410,25 +343,7 @@ class ConvertAPI(CloudProvider):
         """Stream a result ``Url`` into an anonymous temp file (credentials only to the API's own host)."""
         headers = self._headers() if _same_origin(url, self.base_url) else {}
         headers.pop("Accept", None)
-        sink = tempfile.TemporaryFile(dir=self.cache)
-        try:
-            size, _ = self.http.download(url, sink, headers=headers)
-        except ProviderError as exc:
-            sink.close()
-            if exc.status_code in (404, 410):
-                raise OutputUnavailable(
-                    f"{output.name} cannot be downloaded: {self.label} no longer has it "
-                    f"(deleted, or past its retention)"
-                ) from None
-            raise
-        except BaseException:
-            sink.close()
-            raise
-        if isinstance(output.size, int) and size != output.size:
-            sink.close()
-            raise ProviderError(f"{output.name}: received {size} bytes, {self.label} announced {output.size}")
-        sink.seek(0)
-        return sink
+        return self.download_output(output, lambda sink: self.http.download(url, sink, headers=headers))
 
     def _webhook_called(self, job_id: str) -> None:
         with self._lock:
@@ -436,13 +351,7 @@ class ConvertAPI(CloudProvider):
         if state is None:
             return
         state.hooked.set()
-        for callback in list(self._callbacks):
-            callback(job_id, None)  # "come and look": the tracker polls it now
-
-    def __repr__(self) -> str:
-        extra = " (simulator)" if self.is_simulator else ""
-        state = "" if self.configured else ", not configured"
-        return f"<ConvertAPI {self.base_url}{extra}{state}>"
+        self.tell(job_id, None)  # "come and look": the tracker polls it now
 
 
 # -- request building ----------------------------------------------------------------------
@@ -454,16 +363,12 @@ def _parameters(request: ConversionRequest) -> dict[str, str]:
     params: dict[str, str] = {}
     for option, value in request.options.items():
         name = OPTION_PARAMETERS.get(option, option)
-        if not _PARAMETER_NAME.match(str(name)):
+        if not protocol.PARAMETER_NAME.match(str(name)):
             raise InvalidOptions(f"{option!r} is not a ConvertAPI parameter name")
-        if name.lower() in _RESERVED:
+        if name.lower() in protocol.RESERVED_PARAMETERS:
             raise InvalidOptions(f"ConvertAPI parameter {name!r} is set by docconvert_nb itself")
         params[name] = _flag(value) if isinstance(value, bool) else str(value)
     return params
-
-
-def _path_name(fmt: str) -> str:
-    return _PATH_NAMES.get(fmt, fmt)
 
 
 def _flag(value: bool) -> str:
@@ -475,23 +380,6 @@ def _json_body(response: requests.Response, label: str) -> Any:
         return response.json()
     except ValueError:
         raise ProviderError(f"{label} sent a non-JSON answer (HTTP {response.status_code})") from None
-
-
-def _error_message(response: requests.Response) -> tuple[str, Any]:
-    """ConvertAPI errors: ``{"Code", "Message", "InvalidParameters"}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and ("Message" in body or "Code" in body):
-        message = str(body.get("Message") or "no message")
-        invalid = body.get("InvalidParameters")
-        if invalid:
-            message += f" (invalid parameters: {invalid})"
-        return message, body.get("Code")
-    if response.status_code == 503 and not response.content:
-        return "the service is busy (503)", None
-    return default_error_parser(response)
 
 
 def _retry_after(response: requests.Response) -> float:
@@ -514,30 +402,6 @@ def _is_loopback(url: str) -> bool:
 def _same_origin(url: str, base: str) -> bool:
     a, b = urlsplit(url), urlsplit(base)
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
-
-
-def _file_opener(path: Path, name: str):
-    def open_result() -> IO[bytes]:
-        try:
-            return path.open("rb")
-        except FileNotFoundError:
-            raise OutputUnavailable(f"{name} is no longer available: the job was deleted") from None
-
-    return open_result
-
-
-def _gone_opener(name: str, reason: str):
-    def refuse() -> IO[bytes]:
-        raise OutputUnavailable(f"{name} cannot be downloaded: {reason}")
-
-    return refuse
-
-
-def _missing_credentials() -> AuthenticationError:
-    return AuthenticationError(
-        "ConvertAPI needs a secret or token: pass secret= (or token=) to dc.providers.ConvertAPI(...), "
-        "or set CONVERTAPI_SECRET or CONVERTAPI_TOKEN"
-    )
 
 
 __all__ = ["ConvertAPI", "JOB_RETENTION", "OPTION_PARAMETERS"]

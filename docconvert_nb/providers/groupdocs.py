@@ -1,16 +1,13 @@
 """GroupDocs.Conversion Cloud v2: upload to storage, start an async operation, poll it, download.
 
-Protocol (``../shared/protocols.md`` §4, seed ``004``): an OAuth
-client-credentials token from ``/connect/token``; the input goes to the
-service's file storage (``PUT /v2.0/conversion/storage/file/{path}``,
-multipart ``file``, the path percent-encoded as one segment); ``POST
-/v2.0/conversion/async`` with PascalCase ``ConvertSettings`` (``FilePath``,
-``Format``, ``OutputPath``...) answers the operation id as a JSON string;
-``GET /v2.0/conversion/async?id=`` answers a camelCase ``OperationResult``
-whose ``status`` is Created, Started, Finished, Failed or Canceled and
-whose ``result[]`` names the converted files in storage, downloaded with
-``GET /v2.0/conversion/storage/file/{path}``. The supported pairs come from
-``GET /v2.0/conversion/formats``.
+The protocol (documented at https://docs.groupdocs.cloud/conversion/ and
+https://reference.groupdocs.cloud/conversion/) is summed up in
+:mod:`docconvert_nb.protocols.groupdocs`: an OAuth token; the input goes to
+the service's file storage; ``POST /v2.0/conversion/async`` with
+``ConvertSettings`` answers an operation id; ``GET
+/v2.0/conversion/async?id=`` reports the operation, whose ``result[]`` names
+the converted files in storage. The supported pairs come from ``GET
+/v2.0/conversion/formats``.
 
 Each job gets its own storage folder (``docconvert/<hex>/``) holding the
 input and an ``out/`` folder; deleting the job deletes those files.
@@ -22,40 +19,22 @@ import json
 import logging
 import os
 import re
-import tempfile
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Iterable
-from urllib.parse import quote
 
-from ..errors import (
-    AuthenticationError,
-    DocconvertError,
-    InvalidOptions,
-    OutputUnavailable,
-    ProviderError,
-)
-from ..fileformats import (
-    IMAGE_FORMATS,
-    OFFICE_FORMATS,
-    extension,
-    from_name,
-    media_type,
-    normalize,
-)
-from ..outputs import Output, safe_filename
-from ..status import JobStatus, from_groupdocs
-from ._oauth import ClientCredentials
+from ..errors import DocconvertError, InvalidOptions, OutputUnavailable, ProviderError
+from ..fileformats import IMAGE_FORMATS, OFFICE_FORMATS, extension, media_type, normalize
+from ..outputs import Output
+from ..protocols import groupdocs as protocol
+from ..status import JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot
-from .cloud import CloudProvider
-from .http import HttpClient, default_error_parser
+from .cloud import CloudProvider, gone_opener, new_output
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.groupdocs.cloud"
-API = "/v2.0/conversion"
+API = protocol.API_PREFIX
 DEFAULT_FOLDER = "docconvert"
 
 #: Pairs assumed when the formats endpoint cannot be asked (no credentials yet).
@@ -64,9 +43,7 @@ _FALLBACK_PAIRS = (
     + [("pdf", dst) for dst in ("png", "jpeg", "tiff", "bmp", "gif", "webp", "docx", "html", "txt")]
     + [(src, dst) for src in sorted(IMAGE_FORMATS) for dst in sorted(IMAGE_FORMATS) if src != dst]
 )
-_OPTIONS = {"pages", "dpi", "password"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -84,6 +61,8 @@ class _Operation:
 class GroupDocs(CloudProvider):
     """GroupDocs.Conversion Cloud v2 (https://products.groupdocs.cloud/conversion/).
 
+    ``GroupDocs(client_id, client_secret, *, storage_name, folder, base_url,
+    simulator, poll_interval, timeout, cache_dir)``: see :class:`CloudProvider`.
     Credentials come from the arguments or from ``GROUPDOCS_CLIENT_ID`` and
     ``GROUPDOCS_CLIENT_SECRET``; ``base_url`` (or ``GROUPDOCS_BASE_URL``)
     points it elsewhere, e.g. at the local simulator or a self-hosted
@@ -99,49 +78,19 @@ class GroupDocs(CloudProvider):
     name = "groupdocs"
     label = "GroupDocs.Conversion Cloud"
     can_cancel = False
+    default_base_url, env_prefix = protocol.DEFAULT_BASE_URL, "GROUPDOCS"
+    token_path, error_shape = protocol.TOKEN_PATH, protocol.error_message
 
-    def __init__(
-        self,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        *,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = 1.0,
-        storage_name: str | None = None,
-        folder: str = DEFAULT_FOLDER,
-        timeout: tuple[float, float] = (5.0, 120.0),
-        cache_dir: str | os.PathLike | None = None,
-    ):
-        super().__init__(
-            (base_url or os.environ.get("GROUPDOCS_BASE_URL") or DEFAULT_BASE_URL),
-            simulator=simulator,
-            cache_dir=cache_dir,
-        )
-        self.client_id = client_id or os.environ.get("GROUPDOCS_CLIENT_ID") or None
-        secret = client_secret or os.environ.get("GROUPDOCS_CLIENT_SECRET") or None
-        self.poll_interval = poll_interval
+    def __init__(self, *credentials: str | None, storage_name: str | None = None, folder: str = DEFAULT_FOLDER,
+                 **options: Any):
+        super().__init__(*credentials, **options)
         self.storage_name = storage_name
         self.folder = folder.strip("/") or DEFAULT_FOLDER
-        self.http = HttpClient(
-            self.base_url, secrets=[secret] if secret else [], timeout=timeout,
-            error_parser=_error_message, provider_label=self.label,
-        )
-        self.watch_for_simulator(self.http)
-        self._oauth = (
-            ClientCredentials(self.http, "/connect/token", self.client_id, secret)
-            if self.client_id and secret else None
-        )
         self._operations: dict[str, _Operation] = {}
         self._formats: list[tuple[str, str]] | None = None
         self._service_names: dict[str, str] = {}
-        self._lock = threading.Lock()
 
     # -- description ---------------------------------------------------------------------
-    @property
-    def configured(self) -> bool:
-        return self._oauth is not None
-
     def capabilities(self) -> Iterable[Capability]:
         """The service's conversion pairs (asked once from its formats endpoint), or a built-in list."""
         pairs = self.supported_formats() if self.configured else None
@@ -154,7 +103,7 @@ class GroupDocs(CloudProvider):
             if self._formats is not None:
                 return self._formats
         try:
-            body = self._call("GET", f"{API}/formats").json()
+            body = self.call("GET", f"{API}/formats").json()
         except (DocconvertError, ValueError) as exc:
             log.info("GroupDocs formats endpoint unavailable (%s); using the built-in list", exc)
             return None
@@ -171,16 +120,12 @@ class GroupDocs(CloudProvider):
             self._formats, self._service_names = sorted(set(pairs)), names
         return self._formats
 
-    def check(self, request: ConversionRequest) -> None:
-        super().check(request)
+    def validate(self, request: ConversionRequest) -> None:
         _convert_settings(request)
-        if not self.configured:
-            raise _missing_credentials()
 
     # -- job verbs ---------------------------------------------------------------------------
     def submit(self, request: ConversionRequest) -> str:
-        if self._oauth is None:
-            raise _missing_credentials()
+        self.require_credentials()
         folder = f"{self.folder}/{uuid.uuid4().hex}"
         input_path = f"{folder}/{_storage_name(request.source.name, request.source.format)}"
         self._upload(input_path, request)
@@ -189,7 +134,7 @@ class GroupDocs(CloudProvider):
         if self.storage_name:
             settings["StorageName"] = self.storage_name
         try:
-            response = self._call("POST", f"{API}/async", json=settings, headers={"Accept": "application/json"})
+            response = self.call("POST", f"{API}/async", json=settings, headers={"Accept": "application/json"})
             operation_id = _operation_id(response.text)
         except BaseException:
             self._delete_file(input_path)  # do not leave the upload behind
@@ -198,17 +143,17 @@ class GroupDocs(CloudProvider):
             self._operations[operation_id] = _Operation(id=operation_id, folder=folder, input_path=input_path)
         return operation_id
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         operation = self._operation(job_id)
         if operation.deleted:
             return JobSnapshot(status=JobStatus.DELETED, message=f"Operation {job_id} was deleted.")
-        response = self._call("GET", f"{API}/async", params={"id": job_id}, expected=(200, 404))
+        response = self.call("GET", f"{API}/async", params={"id": job_id}, expected=(200, 404))
         if response.status_code == 404:
             return JobSnapshot(status=JobStatus.EXPIRED,
                                message=f"{self.label} no longer knows operation {job_id}.")
         try:
             body = response.json()
-            status = from_groupdocs(body["status"])
+            status = protocol.from_operation_status(body["status"])
         except (ValueError, KeyError, TypeError):
             raise ProviderError(f"{self.label} sent an operation result without a known status for {job_id}") from None
         times = {"started_at": _timestamp(body.get("started")),
@@ -240,25 +185,25 @@ class GroupDocs(CloudProvider):
                 self._delete_file(path)
         operation.deleted = True
         for output in operation.outputs or []:
-            output._opener = _gone_opener(output.name)
-
-    def poll_delay(self, attempt: int) -> float:
-        return min(10.0, self.poll_interval * 1.5**attempt)
-
-    def close(self) -> None:
-        self.http.close()
-        self.remove_cache()
+            output._opener = gone_opener(output.name, "the job was deleted")
 
     # -- storage -----------------------------------------------------------------------------
     def storage_url(self, path: str) -> str:
         """The storage file endpoint for ``path`` (one segment, ``/`` encoded as the SDK does)."""
-        return f"{API}/storage/file/{quote(path, safe='')}"
+        return protocol.storage_file_path(path)
 
     def _upload(self, path: str, request: ConversionRequest) -> None:
-        with request.source.open() as stream:
-            files = {"file": (path.rsplit("/", 1)[-1], stream, media_type(request.source.format))}
-            # PUT is idempotent, so the session may resend it after a network failure.
-            response = self._call("PUT", self.storage_url(path), files=files, params=self._storage_params())
+        oauth = self.oauth()
+
+        def send():
+            # The file is read again for every attempt: a renewed token resends the whole PUT.
+            # (PUT is idempotent, so the session may also resend it after a network failure.)
+            with request.source.open() as stream:
+                files = {"file": (path.rsplit("/", 1)[-1], stream, media_type(request.source.format))}
+                return self.http.request("PUT", self.storage_url(path), files=files, params=self._storage_params(),
+                                         auth=oauth)
+
+        response = oauth.call(send)
         try:
             body = response.json()
         except ValueError:
@@ -270,7 +215,7 @@ class GroupDocs(CloudProvider):
 
     def _delete_file(self, path: str) -> None:
         try:
-            self._call("DELETE", self.storage_url(path), params=self._storage_params(), expected=(200, 204, 404))
+            self.call("DELETE", self.storage_url(path), params=self._storage_params(), expected=(200, 204, 404))
         except DocconvertError as exc:
             log.warning("could not delete %s from %s storage: %s", path, self.label, exc)
 
@@ -282,17 +227,8 @@ class GroupDocs(CloudProvider):
             raise ProviderError(f"{self.label} sent a malformed result entry for operation {operation.id}")
         path = str(item.get("path") or "")
         raw_name = str(item.get("name") or path.rsplit("/", 1)[-1] or "result")
-        try:
-            name = safe_filename(raw_name.rsplit("/", 1)[-1])
-        except DocconvertError:
-            name = f"result-{operation.id[:8]}"
-        fmt = from_name(name)
-        output = Output(
-            name=name,
-            content_type=media_type(fmt) if fmt else "application/octet-stream",
-            size=item.get("size"),
-            metadata={"storage_path": path or None, "url": item.get("url")},
-        )
+        output = new_output(raw_name.rsplit("/", 1)[-1], f"result-{operation.id[:8]}", size=item.get("size"),
+                            metadata={"storage_path": path or None, "url": item.get("url")})
         if path:
             output._opener = lambda: self._download(path, output)
         else:  # a direct conversion ("Convert" method): the result comes from /async/result
@@ -306,36 +242,24 @@ class GroupDocs(CloudProvider):
         return self._fetch(f"{API}/async/result", output, params={"id": operation_id})
 
     def _fetch(self, url: str, output: Output, **kwargs) -> IO[bytes]:
-        sink = tempfile.TemporaryFile(dir=self.cache)
+        oauth = self.oauth()
 
-        def attempt():
-            sink.seek(0)
-            sink.truncate()  # a retry after a 401 starts the file over
-            return self.http.download(url, sink, auth=self._oauth, **kwargs)
+        def send(sink: IO[bytes]) -> tuple[int, str]:
+            def attempt():
+                sink.seek(0)
+                sink.truncate()  # a retry after a 401 starts the file over
+                return self.http.download(url, sink, auth=oauth, **kwargs)
 
-        try:
-            self._oauth_required()
-            self._oauth.call(attempt)
-        except ProviderError as exc:
-            sink.close()
-            if exc.status_code in (404, 410):
-                raise OutputUnavailable(f"{output.name} cannot be downloaded: it is no longer in storage") from None
-            raise
-        except BaseException:
-            sink.close()
-            raise
-        sink.seek(0)
-        return sink
+            return oauth.call(attempt)
+
+        def refused(exc: ProviderError) -> Exception | None:
+            if exc.status_code == 403:
+                return None  # a refusal, not an absence: report the service's own error
+            return OutputUnavailable(f"{output.name} cannot be downloaded: it is no longer in storage")
+
+        return self.download_output(output, send, refused=refused)
 
     # -- internals -----------------------------------------------------------------------------
-    def _call(self, method: str, path: str, *, expected=(200,), **kwargs):
-        self._oauth_required()
-        return self._oauth.call(lambda: self.http.request(method, path, auth=self._oauth, expected=expected, **kwargs))
-
-    def _oauth_required(self) -> None:
-        if self._oauth is None:
-            raise _missing_credentials()
-
     def _operation(self, job_id: str) -> _Operation:
         with self._lock:
             operation = self._operations.get(job_id)
@@ -346,11 +270,6 @@ class GroupDocs(CloudProvider):
     def _service_name(self, fmt: str) -> str:
         return self._service_names.get(fmt) or extension(fmt)
 
-    def __repr__(self) -> str:
-        extra = " (simulator)" if self.is_simulator else ""
-        state = "" if self.configured else ", not configured"
-        return f"<GroupDocs {self.base_url}{extra}{state}>"
-
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -359,37 +278,28 @@ def _convert_settings(request: ConversionRequest) -> dict[str, Any]:
     if request.task != "convert":
         raise InvalidOptions(f"GroupDocs.Conversion Cloud runs conversions only, not {request.task}")
     options = dict(request.options)
-    unknown = sorted(set(options) - _OPTIONS)
+    unknown = sorted(set(options) - protocol.OPTIONS)
     if unknown:
         raise InvalidOptions(f"GroupDocs.Conversion Cloud does not know the option(s) {', '.join(map(repr, unknown))}; "
-                             f"valid options: {', '.join(sorted(_OPTIONS))}")
+                             f"valid options: {', '.join(sorted(protocol.OPTIONS))}")
     settings: dict[str, Any] = {}
     convert: dict[str, Any] = {}
     if "pages" in options:
-        convert.update(_pages(options["pages"]))
+        pages = protocol.pages_to_convert_options(options["pages"])
+        if pages is None:
+            raise InvalidOptions(f"option 'pages' takes '3', '2-5' or '1,3,4', not {options['pages']!r}")
+        convert.update(pages)
     if "dpi" in options:
         dpi = options["dpi"]
-        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 10 <= dpi <= 2400:
-            raise InvalidOptions(f"option 'dpi' takes a number from 10 to 2400, not {dpi!r}")
+        low, high = protocol.DPI_RANGE
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not low <= dpi <= high:
+            raise InvalidOptions(f"option 'dpi' takes a number from {low} to {high}, not {dpi!r}")
         convert["Dpi"] = int(dpi)
     if convert:
         settings["ConvertOptions"] = convert
     if options.get("password"):
         settings["LoadOptions"] = {"Password": str(options["password"])}
     return settings
-
-
-def _pages(value: Any) -> dict[str, Any]:
-    text = str(value).replace(" ", "")
-    if re.fullmatch(r"\d+", text):
-        return {"FromPage": int(text), "PagesCount": 1}
-    match = re.fullmatch(r"(\d+)-(\d+)", text)
-    if match and int(match.group(1)) <= int(match.group(2)):
-        first, last = int(match.group(1)), int(match.group(2))
-        return {"FromPage": first, "PagesCount": last - first + 1}
-    if re.fullmatch(r"\d+(,\d+)+", text):
-        return {"Pages": [int(p) for p in text.split(",")]}
-    raise InvalidOptions(f"option 'pages' takes '3', '2-5' or '1,3,4', not {value!r}")
 
 
 def _storage_name(name: str, fmt: str) -> str:
@@ -404,7 +314,7 @@ def _operation_id(text: str) -> str:
         value = json.loads(text)
     except ValueError:
         value = text.strip()
-    if not isinstance(value, str) or not _GUID.match(value.strip()):
+    if not isinstance(value, str) or not protocol.OPERATION_ID.match(value.strip()):
         raise ProviderError(f"GroupDocs.Conversion Cloud answered the conversion start with no operation id "
                             f"(got {str(value)[:60]!r})")
     return value.strip()
@@ -417,32 +327,6 @@ def _timestamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _error_message(response) -> tuple[str, Any]:
-    """GroupDocs errors: ``{"requestId", "error": {"code", "message", ...}}`` or OAuth ``{"error": "..."}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return default_error_parser(response)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        return str(error.get("message") or error.get("code") or "error"), error.get("code")
-    return default_error_parser(response)
-
-
-def _gone_opener(name: str):
-    def refuse() -> IO[bytes]:
-        raise OutputUnavailable(f"{name} cannot be downloaded: the job was deleted")
-
-    return refuse
-
-
-def _missing_credentials() -> AuthenticationError:
-    return AuthenticationError(
-        "GroupDocs.Conversion Cloud needs credentials: pass client_id= and client_secret= to "
-        "dc.providers.GroupDocs(...), or set GROUPDOCS_CLIENT_ID and GROUPDOCS_CLIENT_SECRET"
-    )
 
 
 __all__ = ["GroupDocs"]

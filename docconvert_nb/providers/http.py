@@ -1,8 +1,9 @@
 """The HTTP layer every cloud adapter shares.
 
-One :class:`HttpClient` per provider instance: a ``requests.Session`` whose
-urllib3 ``Retry`` re-sends only idempotent calls (GET, PUT, DELETE...), never
-a POST or PATCH that may have started a conversion; connect and read
+One :class:`HttpClient` per provider instance: a ``requests.Session`` with
+the retry policy of :mod:`docconvert_nb.providers.retry` (idempotent calls
+re-sent after transient failures, incomplete bodies included; a POST or PATCH
+that may have started a conversion only after a 429); connect and read
 timeouts; a user agent; streamed downloads with an MD5 computed on the way;
 and errors whose messages never contain a secret.
 """
@@ -11,18 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import IO, Any, Callable, Iterable
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from ..errors import AuthenticationError, ProviderError
 from ..redact import mask_text
+from .retry import DEFAULT_BACKOFF, DEFAULT_RETRIES, IDEMPOTENT, TRANSIENT_STATUSES, RetryNote, RetryPolicy, report
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_INCOMPLETE = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 DEFAULT_TIMEOUT = (5.0, 120.0)  # (connect, read) seconds
 
 #: Turns an error response into (message, provider error code).
@@ -70,9 +72,9 @@ class HttpClient:
         *,
         secrets: Iterable[str] = (),
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-        retries: int = 3,
-        backoff: float = 0.5,
-        retry_statuses: Iterable[int] = (429, 500, 502, 503, 504),
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        retry_statuses: Iterable[int] = TRANSIENT_STATUSES,
         error_parser: ErrorParser = default_error_parser,
         provider_label: str = "the provider",
     ):
@@ -81,22 +83,17 @@ class HttpClient:
         self.error_parser = error_parser
         self.provider_label = provider_label
         self._secrets: list[str] = [s for s in secrets if s]
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff,
-            status_forcelist=tuple(retry_statuses),
-            allowed_methods=IDEMPOTENT,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
+        self.retry_statuses = tuple(retry_statuses)
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
+        self.session.headers["User-Agent"] = _user_agent()
+        self.configure_retries(retries, backoff=backoff)
+
+    def configure_retries(self, retries: int = DEFAULT_RETRIES, *, backoff: float = DEFAULT_BACKOFF) -> None:
+        """Set the retry budget and back-off (the same policy for every call of this client)."""
+        self.retry = RetryPolicy.for_adapter(retries, backoff=backoff, statuses=self.retry_statuses)
+        adapter = HTTPAdapter(max_retries=self.retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = _user_agent()
 
     def add_secret(self, value: str | None) -> None:
         if value and value not in self._secrets:
@@ -126,16 +123,23 @@ class HttpClient:
         """
         kwargs.setdefault("timeout", self.timeout)
         url = self.url(path)
-        try:
-            response = self.session.request(method, url, **kwargs)
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-            raise ProviderError(
-                self.mask(f"{self.provider_label} sent an incomplete answer to {method} {_path_of(url)}")
-            ) from None
-        except requests.RequestException as exc:
-            raise ProviderError(
-                self.mask(f"cannot reach {self.provider_label} ({method} {_path_of(url)}): {_reason(exc)}")
-            ) from None
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(method, url, **kwargs)
+                break
+            except _INCOMPLETE:
+                # The session's policy retries failures before the body; a body cut short is retried here.
+                attempt += 1
+                if method.upper() not in IDEMPOTENT or attempt > self.retry.budget:
+                    raise ProviderError(
+                        self.mask(f"{self.provider_label} sent an incomplete answer to {method} {_path_of(url)}")
+                    ) from None
+                self._pause(attempt, "an incomplete answer")
+            except requests.RequestException as exc:
+                raise ProviderError(
+                    self.mask(f"cannot reach {self.provider_label} ({method} {_path_of(url)}): {_reason(exc)}")
+                ) from None
         if response.status_code not in tuple(expected):
             raise self.error_for(response)
         return response
@@ -159,26 +163,60 @@ class HttpClient:
             ) from None
 
     def download(self, path: str, sink: IO[bytes], **kwargs: Any) -> tuple[int, str]:
-        """Stream a response body into ``sink``; returns (bytes written, MD5 hex)."""
-        digest = hashlib.md5()
-        size = 0
-        with self.request("GET", path, stream=True, **kwargs) as response:
+        """Stream a response body into ``sink``; returns (bytes written, MD5 hex).
+
+        A download broken off half-way is started over (``sink`` rewound and
+        truncated) when ``sink`` can be, within the retry budget.
+        """
+        attempt = 0
+        while True:
+            digest, size = hashlib.md5(), 0
             try:
-                for chunk in response.iter_content(1 << 20):
-                    sink.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-            except requests.RequestException:
+                response = self.request("GET", path, stream=True, **kwargs)
+            except ProviderError as exc:
+                # A gateway's 5xx on a download is worth another try even where the adapter's own calls
+                # give that status a meaning (ConvertAPI's 503 for an open poll).
+                attempt += 1
+                if exc.status_code not in TRANSIENT_STATUSES or attempt > self.retry.budget:
+                    raise
+                self._pause(attempt, f"a {exc.status_code}")
+                continue
+            with response:
+                try:
+                    for chunk in response.iter_content(1 << 20):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                    return size, digest.hexdigest()
+                except requests.RequestException:
+                    where = _path_of(response.url)
+            attempt += 1
+            if attempt > self.retry.budget or not _rewind(sink):
                 raise ProviderError(
-                    self.mask(f"{self.provider_label} broke off the download of {_path_of(response.url)} after {size} bytes")
-                ) from None
-        return size, digest.hexdigest()
+                    self.mask(f"{self.provider_label} broke off the download of {where} after {size} bytes")
+                )
+            self._pause(attempt, "a broken-off download")
+
+    def _pause(self, attempt: int, reason: str) -> None:
+        wait = self.retry.sleep_for(attempt)
+        report(RetryNote(attempt, self.retry.budget, reason, wait))
+        time.sleep(wait)
 
     def close(self) -> None:
         self.session.close()
 
     def __repr__(self) -> str:
         return f"<HttpClient {self.base_url}>"
+
+
+def _rewind(sink: IO[bytes]) -> bool:
+    """Empty ``sink`` for a fresh start; False when it cannot be."""
+    try:
+        sink.seek(0)
+        sink.truncate()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def _path_of(url: str) -> str:

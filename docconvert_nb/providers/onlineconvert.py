@@ -1,13 +1,11 @@
 """online-convert.com API v2 (now API2Convert): jobs with uploads, polled status, counted downloads.
 
-Protocol (``../shared/protocols.md`` §2): ``POST /jobs`` with the
-conversion target and ``"process": false`` answers the job with its own
-``token`` and file ``server``; the input goes to ``{server}/upload-file/{id}``
-(multipart ``file``, authenticated by the job token); ``PATCH /jobs/{id}``
-with ``{"process": true}`` starts it; ``GET /jobs/{id}`` reports
-``status.code`` and, when done, ``output[]`` with ``uri``, ``size``,
-``checksum`` (MD5), ``downloads_counter`` and a per-output ``status``
-(enabled, disabled, expired, overuse). Outputs can be downloaded about ten
+The protocol (documented at https://apiv2.online-convert.com/docs/ and
+https://www.api2convert.com/docs/) is summed up in
+:mod:`docconvert_nb.protocols.onlineconvert`: ``POST /jobs`` creates a job
+with its own token and file server, the input is uploaded there, ``PATCH
+/jobs/{id}`` starts it, ``GET /jobs/{id}`` reports ``status.code`` and the
+outputs with their MD5 ``checksum``. Outputs can be downloaded about ten
 times each, for 24 hours.
 
 Every download is streamed to disk and its MD5 compared with the announced
@@ -20,50 +18,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 import re
-import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import IO, Any, Iterable
 
-from ..errors import (
-    AuthenticationError,
-    ChecksumMismatch,
-    DocconvertError,
-    InvalidOptions,
-    JobNotFound,
-    OutputUnavailable,
-    ProviderError,
-)
+from ..errors import DocconvertError, InvalidOptions, JobNotFound, OutputUnavailable, ProviderError
 from ..fileformats import IMAGE_FORMATS, media_type
 from ..outputs import Output
-from ..status import (
-    Availability,
-    JobStatus,
-    from_onlineconvert,
-    from_onlineconvert_output,
-)
+from ..protocols import onlineconvert as protocol
+from ..protocols.onlineconvert import DOWNLOAD_LIMIT, RETENTION
+from ..status import Availability, JobStatus
 from .base import Capability, ConversionRequest, JobSnapshot
-from .cloud import CloudProvider
-from .http import HttpClient
+from .cloud import CloudProvider, Credential
+from .retry import MAX_RETRY_AFTER, RetryNote, report
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api2.online-convert.com"
-RETENTION = 24 * 3600.0
-#: Downloads allowed per output ("typically 10").
-DOWNLOAD_LIMIT = 10
-#: Longest Retry-After we honour when creating a job before giving up.
-MAX_RETRY_AFTER = 30.0
 
 _IMAGE_TARGETS = sorted(IMAGE_FORMATS) + ["pdf"]
 _OFFICE_SOURCES = ("docx", "doc", "odt", "rtf", "xlsx", "xls", "ods", "pptx", "ppt", "odp", "html", "txt")
-
-#: Option names that are ours; everything else goes to the conversion's ``options`` as given.
-_OCR_OPTIONS = {"lang"}
 _VALID_OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -77,6 +52,8 @@ class _JobInfo:
 class OnlineConvert(CloudProvider):
     """online-convert.com / API2Convert API v2.
 
+    ``OnlineConvert(api_key, *, download_encoding, base_url, simulator,
+    poll_interval, timeout, cache_dir)``: see :class:`CloudProvider`.
     The API key comes from ``api_key=`` or ``ONLINE_CONVERT_API_KEY``;
     ``base_url`` (or ``ONLINE_CONVERT_BASE_URL``) chooses the endpoint (the
     legacy ``https://api2.online-convert.com`` by default; the current one is
@@ -90,41 +67,20 @@ class OnlineConvert(CloudProvider):
     label = "online-convert.com"
     can_cancel = True
     retention_seconds = RETENTION
+    default_base_url = protocol.DEFAULT_BASE_URL
+    env_prefix = "ONLINE_CONVERT"
+    credential_fields = (Credential("api_key", ("ONLINE_CONVERT_API_KEY",)),)
+    credentials_named = "an API key"
+    max_poll_delay = 5.0  # the official SDK's back-off: 1 s, ×1.5 each time, at most 5 s
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        simulator: bool = False,
-        poll_interval: float = 1.0,
-        download_encoding: str = "binary",
-        timeout: tuple[float, float] = (5.0, 120.0),
-        cache_dir: str | os.PathLike | None = None,
-    ):
+    def __init__(self, *credentials: str | None, download_encoding: str = "binary", **options: Any):
         if download_encoding not in ("binary", "base64"):
             raise ValueError("download_encoding must be 'binary' or 'base64'")
-        super().__init__(
-            (base_url or os.environ.get("ONLINE_CONVERT_BASE_URL") or DEFAULT_BASE_URL),
-            simulator=simulator,
-            cache_dir=cache_dir,
-        )
-        self._api_key = api_key or os.environ.get("ONLINE_CONVERT_API_KEY") or None
-        self.poll_interval = poll_interval
+        super().__init__(*credentials, **options)
         self.download_encoding = download_encoding
-        self.http = HttpClient(
-            self.base_url, secrets=[self._api_key] if self._api_key else [], timeout=timeout,
-            provider_label=self.label,
-        )
         self._jobs: dict[str, _JobInfo] = {}
-        self._lock = threading.Lock()
-        self.watch_for_simulator(self.http)
 
     # -- description -----------------------------------------------------------------
-    @property
-    def configured(self) -> bool:
-        return self._api_key is not None
-
     def capabilities(self) -> Iterable[Capability]:
         caps = {Capability("convert", src, dst) for src in IMAGE_FORMATS for dst in _IMAGE_TARGETS if src != dst}
         caps |= {Capability("convert", "pdf", dst) for dst in sorted(IMAGE_FORMATS - {"gif", "webp", "bmp"})}
@@ -134,16 +90,12 @@ class OnlineConvert(CloudProvider):
                  if (src, dst) != ("pdf", "pdf")}
         return sorted(caps, key=lambda c: (c.task, c.source, c.target))
 
-    def check(self, request: ConversionRequest) -> None:
-        super().check(request)
+    def validate(self, request: ConversionRequest) -> None:
         _conversion_options(request)
-        if not self.configured:
-            raise _missing_key()
 
     # -- job verbs -----------------------------------------------------------------
     def submit(self, request: ConversionRequest) -> str:
-        if not self.configured:
-            raise _missing_key()
+        self.require_credentials()
         spec = {
             "conversion": [{"target": request.target, "options": _conversion_options(request)}],
             "process": False,
@@ -157,14 +109,16 @@ class OnlineConvert(CloudProvider):
             self._jobs[job_id] = _JobInfo(token=token, server=server.rstrip("/"), source_name=request.source.name)
         try:
             self._upload(job_id, request)
-            self.http.request("PATCH", f"/jobs/{job_id}", json={"process": True},
-                              headers=self._key_headers(), expected=(200, 201, 202))
+            # Setting "process" again changes nothing once it is set, so the PATCH may be resent.
+            self._resending(lambda: self.http.request("PATCH", f"/jobs/{job_id}", json={"process": True},
+                                                      headers=self._key_headers(), expected=(200, 201, 202)),
+                            lambda exc: True, "starting the job")
         except BaseException:
             self._discard(job_id)
             raise
         return job_id
 
-    def status(self, job_id: str) -> JobSnapshot:
+    def fetch_status(self, job_id: str) -> JobSnapshot:
         try:
             job = self.http.json("GET", f"/jobs/{job_id}", headers=self._read_headers(job_id))
         except ProviderError as exc:
@@ -185,14 +139,6 @@ class OnlineConvert(CloudProvider):
     def cancel(self, job_id: str) -> None:
         """online-convert cancels a running job by deleting it."""
         self.delete(job_id)
-
-    def poll_delay(self, attempt: int) -> float:
-        """The official SDK's back-off: 1 s, ×1.5 each time, at most 5 s."""
-        return min(5.0, self.poll_interval * 1.5**attempt)
-
-    def close(self) -> None:
-        self.http.close()
-        self.remove_cache()
 
     # -- submission steps ------------------------------------------------------------
     def _create(self, spec: dict) -> dict:
@@ -223,12 +169,55 @@ class OnlineConvert(CloudProvider):
         raise AssertionError("unreachable")
 
     def _upload(self, job_id: str, request: ConversionRequest) -> None:
+        """Upload the input; never twice: a second input would be a second conversion.
+
+        After a gateway's 502/503 (the upload did not reach the file server)
+        it is sent again. After a dropped connection, a timeout or a 504 its
+        fate is unknown: the job's own input list says whether it arrived.
+        """
         info = self._jobs[job_id]
-        headers = {"X-Oc-Token": info.token, "X-Oc-Upload-Uuid": uuid.uuid4().hex}
-        with request.source.open() as stream:
-            files = {"file": (request.source.name, stream, media_type(request.source.format))}
-            self.http.request("POST", f"{info.server}/upload-file/{job_id}", files=files, headers=headers,
-                              expected=(200, 201))
+        headers = {protocol.TOKEN_HEADERS[0]: info.token, "X-Oc-Upload-Uuid": uuid.uuid4().hex}
+
+        def send() -> None:
+            with request.source.open() as stream:
+                files = {"file": (request.source.name, stream, media_type(request.source.format))}
+                self.http.request("POST", f"{info.server}/upload-file/{job_id}", files=files, headers=headers,
+                                  expected=(200, 201))
+
+        def may_resend(exc: ProviderError) -> bool | None:
+            if exc.status_code in (502, 503):
+                return True
+            if self._inputs(job_id):
+                return None  # it arrived: nothing to send again
+            raise exc  # it did not arrive, or we cannot tell: do not risk a second input
+
+        self._resending(send, may_resend, "uploading the input")
+
+    def _inputs(self, job_id: str) -> list:
+        try:
+            job = self.http.json("GET", f"/jobs/{job_id}", headers=self._read_headers(job_id))
+        except DocconvertError:
+            return []
+        return list(job.get("input") or []) if isinstance(job, dict) else []
+
+    def _resending(self, send, may_resend, doing: str) -> None:
+        """``send()``; after a transient failure ask ``may_resend(error)``: True sends again, None is done."""
+        attempt = 0
+        while True:
+            try:
+                send()
+                return
+            except ProviderError as exc:
+                attempt += 1
+                if exc.status_code not in (None, 502, 503, 504) or attempt > self.http.retry.budget:
+                    raise
+                verdict = may_resend(exc)
+                if verdict is None:
+                    return
+                wait = self.http.retry.sleep_for(attempt)
+                reason = f"a {exc.status_code}" if exc.status_code else "a dropped connection or a timeout"
+                report(RetryNote(attempt, self.http.retry.budget, f"{reason} while {doing}", wait))
+                time.sleep(wait)
 
     def _discard(self, job_id: str) -> None:
         """Delete a job whose submission broke half-way, so it does not linger at the service."""
@@ -243,9 +232,9 @@ class OnlineConvert(CloudProvider):
     def _snapshot(self, job_id: str, job: dict) -> JobSnapshot:
         status_info = job.get("status") or {}
         code = str(status_info.get("code") or "")
-        status = from_onlineconvert(code)
-        errors = [_describe_problem(e) for e in job.get("errors") or []]
-        warnings = [_describe_problem(w) for w in job.get("warnings") or []]
+        status = protocol.from_job_status(code)
+        errors = [protocol.describe_problem(e) for e in job.get("errors") or []]
+        warnings = [protocol.describe_problem(w) for w in job.get("warnings") or []]
         message = str(status_info.get("info") or "")
         outputs = None
         if status == JobStatus.COMPLETED:
@@ -256,7 +245,7 @@ class OnlineConvert(CloudProvider):
                 o.availability == Availability.EXPIRED for o in outputs
             ):
                 status = JobStatus.EXPIRED
-                message = f"The outputs expired: online-convert.com keeps them {RETENTION / 3600:g} h."
+                message = f"The outputs expired: {self.label} keeps them {self.retention_text()}."
             elif not outputs:
                 status, message = JobStatus.FAILED, message or "The job completed without any output."
                 errors = errors or [message]
@@ -267,7 +256,7 @@ class OnlineConvert(CloudProvider):
     def _output(self, job_id: str, item: dict) -> Output:
         name = str(item.get("filename") or "") or _name_from_uri(item.get("uri", "")) or f"{item.get('id', 'output')}"
         try:
-            availability = from_onlineconvert_output(str(item.get("status") or "enabled"))
+            availability = protocol.from_output_status(str(item.get("status") or "enabled"))
         except ValueError:
             availability = Availability.AVAILABLE
         output = Output(
@@ -290,7 +279,7 @@ class OnlineConvert(CloudProvider):
             raise JobNotFound(f"{self.label} has no job {job_id}")
         return JobSnapshot(
             status=JobStatus.EXPIRED,
-            message=f"{self.label} no longer has job {job_id}: it was deleted or passed the {RETENTION / 3600:g} h window.",
+            message=f"{self.label} no longer has job {job_id}: it was deleted or passed the {self.retention_text()} window.",
         )
 
     # -- downloads ------------------------------------------------------------------------
@@ -298,32 +287,18 @@ class OnlineConvert(CloudProvider):
         """Fetch one output into an anonymous temp file, verify its MD5, and return it open at 0."""
         if not uri:
             raise OutputUnavailable(f"{output.name}: {self.label} gave no download address")
-        sink = tempfile.TemporaryFile(dir=self.cache)
-        try:
-            if self.download_encoding == "base64":
-                decoder = _Base64Sink(sink)
-                self.http.download(uri, decoder, params={"encoding": "base64"})
-                size, digest = decoder.finish()
-            else:
-                size, digest = self.http.download(uri, sink)
-        except ProviderError as exc:
-            sink.close()
-            if exc.status_code in (403, 404, 410):
-                raise self._unavailable(job_id, output_id, output, exc) from None
-            raise
-        except BaseException:
-            sink.close()
-            raise
-        if output.checksum and digest.lower() != output.checksum.lower():
-            sink.close()
-            raise ChecksumMismatch(
-                f"{output.name}: the downloaded bytes ({size} B, MD5 {digest}) do not match the checksum "
-                f"{output.checksum} announced by {self.label}; the download was discarded"
-            )
+
+        def send(sink: IO[bytes]) -> tuple[int, str]:
+            if self.download_encoding != "base64":
+                return self.http.download(uri, sink)
+            decoder = _Base64Sink(sink)
+            self.http.download(uri, decoder, params={"encoding": "base64"})
+            return decoder.finish()
+
+        stream = self.download_output(output, send, refused=lambda exc: self._unavailable(job_id, output_id, output, exc))
         if output.downloads is not None:
             output.downloads += 1
-        sink.seek(0)
-        return sink
+        return stream
 
     def _unavailable(self, job_id: str, output_id: str, output: Output, exc: ProviderError) -> OutputUnavailable:
         """Why a download was refused, from the output's own status at the service."""
@@ -341,7 +316,7 @@ class OnlineConvert(CloudProvider):
                         f"it was downloaded {output.downloads if output.downloads is not None else 'too many'} times; "
                         f"{self.label} allows {DOWNLOAD_LIMIT} downloads per output"),
             "expired": (Availability.EXPIRED,
-                        f"it expired: {self.label} keeps outputs {RETENTION / 3600:g} h"),
+                        f"it expired: {self.label} keeps outputs {self.retention_text()}"),
             "disabled": (Availability.DELETED, "it was deleted at the service"),
         }
         if status in reasons:
@@ -357,22 +332,16 @@ class OnlineConvert(CloudProvider):
 
     # -- headers ------------------------------------------------------------------------
     def _key_headers(self) -> dict[str, str]:
-        if self._api_key is None:
-            raise _missing_key()
-        return {"X-Oc-Api-Key": self._api_key}
+        self.require_credentials()
+        return {protocol.API_KEY_HEADERS[0]: self.credential("api_key")}
 
     def _read_headers(self, job_id: str) -> dict[str, str]:
-        if self._api_key is not None:
+        if self.configured:
             return self._key_headers()
         info = self._jobs.get(job_id)
         if info is None:
-            raise _missing_key()
-        return {"X-Oc-Token": info.token}
-
-    def __repr__(self) -> str:
-        extra = " (simulator)" if self.is_simulator else ""
-        state = "" if self.configured else ", not configured"
-        return f"<OnlineConvert {self.base_url}{extra}{state}>"
+            raise self.missing_credentials()
+        return {protocol.TOKEN_HEADERS[0]: info.token}
 
 
 class _Base64Sink:
@@ -426,7 +395,7 @@ def _message(response) -> str:
         body = response.json()
     except ValueError:
         return response.text[:200] or response.reason
-    return str(body.get("message") if isinstance(body, dict) and body.get("message") else body)[:300]
+    return (protocol.error_message(body) or str(body))[:300]
 
 
 def _retry_after(response) -> float | None:
@@ -436,26 +405,11 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def _describe_problem(item: Any) -> str:
-    if not isinstance(item, dict):
-        return str(item)
-    message = str(item.get("message") or "unknown problem")
-    code = item.get("code")
-    return f"{message} (code {code})" if code is not None else message
-
-
 def _name_from_uri(uri: str) -> str:
     from urllib.parse import unquote, urlsplit
 
     name = unquote(urlsplit(uri).path.rsplit("/", 1)[-1]) if uri else ""
     return name if name and name not in (".", "..") else ""
-
-
-def _missing_key() -> AuthenticationError:
-    return AuthenticationError(
-        "online-convert.com needs an API key: pass api_key= to dc.providers.OnlineConvert(...) "
-        "or set ONLINE_CONVERT_API_KEY"
-    )
 
 
 __all__ = ["DOWNLOAD_LIMIT", "OnlineConvert"]

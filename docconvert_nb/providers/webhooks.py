@@ -3,8 +3,8 @@
 A service that supports webhooks (ConvertAPI's ``WebHook`` parameter) calls a
 URL when a job is done: ``GET <url>?JobId=<id>`` (legacy) or ``POST <url>``
 with ``{"JobId": "<id>"}`` (current API). :class:`WebhookReceiver` is that
-URL for an adapter: a kept Werkzeug server on 127.0.0.1, started on first
-use, whose path carries a random token, and which accepts only the job ids
+URL for an adapter: the standard library's threading HTTP server on
+127.0.0.1 (nothing beyond a core install), started on first use, whose path carries a random token, and which accepts only the job ids
 it was told to expect (404 for anything else). Each accepted call runs
 ``on_event(job_id)``; the adapter then fetches the result itself, so a
 forged call can at worst cause one extra status check.
@@ -16,17 +16,14 @@ import json
 import logging
 import secrets
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
+from urllib.parse import parse_qsl, urlsplit
 
 log = logging.getLogger(__name__)
 
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
+#: Largest request body the receiver reads (a job id fits many times over).
+MAX_BODY = 64 * 1024
 
 
 class WebhookReceiver:
@@ -80,7 +77,8 @@ class WebhookReceiver:
     def start(self) -> "WebhookReceiver":
         with self._lock:
             if self._server is None:
-                self._server = make_server(self.host, 0, self._app, threaded=True, request_handler=_QuietHandler)
+                self._server = ThreadingHTTPServer((self.host, 0), _handler_for(self))
+                self._server.daemon_threads = True
                 self._thread = threading.Thread(
                     target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                     name="docconvert-webhooks", daemon=True,
@@ -95,39 +93,75 @@ class WebhookReceiver:
             server.shutdown()
             server.server_close()
 
-    def _app(self, environ, start_response):
-        request = Request(environ)
-        if request.path != self._path or request.method not in ("GET", "POST"):
-            return Response("not found", status=404)(environ, start_response)
-        job_id = _job_id_of(request)
+    def handle(self, method: str, path: str, job_id: str | None) -> int:
+        """Decide on one call; returns the HTTP status to answer."""
+        if path != self._path or method not in ("GET", "POST"):
+            return 404
         accepted = job_id is not None and self.expecting(job_id)
-        self.calls.append((request.method, job_id, accepted))
+        self.calls.append((method, job_id, accepted))
         if not accepted:
-            return Response("unknown job", status=404)(environ, start_response)
+            return 404
         try:
             self.on_event(job_id)
         except Exception:  # the service must get its 200 whatever the adapter does with the news
             log.exception("webhook handler failed for job %s", job_id)
-        return Response("OK", status=200, content_type="text/plain")(environ, start_response)
+        return 200
 
     def __repr__(self) -> str:
         state = f"on port {self._server.server_port}" if self._server else "not started"
         return f"<WebhookReceiver {state}, {len(self._expected)} job(s) expected>"
 
 
-def _job_id_of(request: Request) -> str | None:
+def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(body=b"")
+
+        def do_POST(self) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                self._reply(413)
+                return
+            self._answer(body=self.rfile.read(length))
+
+        def _answer(self, body: bytes) -> None:
+            parts = urlsplit(self.path)
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            job_id = _job_id_of(parts.query, content_type, body)
+            self._reply(receiver.handle(self.command, parts.path, job_id))
+
+        def _reply(self, status: int) -> None:
+            text = {200: b"OK", 404: b"unknown job", 413: b"too large"}.get(status, b"")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, format: str, *args) -> None:  # no access log on stderr
+            pass
+
+    return Handler
+
+
+def _job_id_of(query: str, content_type: str, body: bytes) -> str | None:
     """``JobId`` from the query, a form, or a JSON body (any letter case)."""
-    for source in (request.args, request.form):
-        for key, value in source.items():
-            if key.lower() == "jobid" and value:
-                return value
-    if request.method == "POST" and request.mimetype == "application/json":
+    pairs = parse_qsl(query)
+    if content_type == "application/x-www-form-urlencoded":
+        pairs += parse_qsl(body.decode("utf-8", "replace"))
+    for key, value in pairs:
+        if key.lower() == "jobid" and value:
+            return value
+    if content_type == "application/json" and body:
         try:
-            body = json.loads(request.get_data(cache=False, as_text=True) or "null")
+            document = json.loads(body)
         except ValueError:
             return None
-        if isinstance(body, dict):
-            for key, value in body.items():
+        if isinstance(document, dict):
+            for key, value in document.items():
                 if key.lower() == "jobid" and isinstance(value, str) and value:
                     return value
     return None

@@ -1,4 +1,4 @@
-"""Local simulators of the four seed services' wire protocols.
+"""Local simulators of the four cloud services' wire protocols (see docconvert_nb.protocols).
 
 >>> import docconvert_nb as dc
 >>> with dc.simulate("aspose") as sim:
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Faults, SimClock, Simulator
+from .base import FAULT_KINDS, Faults, SimClock, Simulator
 
 SIMULATORS = {
     "aspose": "docconvert_nb.simulators.aspose:AsposeSimulator",
@@ -44,4 +44,4 @@ def simulate(name: str, **options) -> Simulator:
     return simulator_class(name)(**options).start()
 
 
-__all__ = ["SIMULATORS", "Faults", "SimClock", "Simulator", "simulate", "simulator_class"]
+__all__ = ["FAULT_KINDS", "SIMULATORS", "Faults", "SimClock", "Simulator", "simulate", "simulator_class"]

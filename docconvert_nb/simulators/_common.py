@@ -1,4 +1,4 @@
-"""Pieces several simulators share: an OAuth token endpoint, bearer checks, loopback callbacks.
+"""Pieces several simulators share: an OAuth token endpoint, bearer checks, loopback callbacks, file answers.
 
 Aspose and GroupDocs run the same identity server: ``POST /connect/token``
 with ``grant_type=client_credentials`` answers ``{"access_token",
@@ -20,10 +20,11 @@ from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, jsonify
+from flask import Flask, Request, Response, jsonify
 
-#: Token lifetime the real identity server announces.
-TOKEN_LIFETIME = 3600
+from ..fileformats import from_name, media_type
+from ..protocols import OAUTH_TOKEN_LIFETIME as TOKEN_LIFETIME
+from ..protocols import OAUTH_TOKEN_PATH
 
 
 class TokenIssuer:
@@ -88,23 +89,10 @@ class TokenIssuer:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def add_route(self, app: Flask, path: str = "/connect/token") -> None:
+    def add_route(self, app: Flask, path: str = OAUTH_TOKEN_PATH) -> None:
         from flask import request
 
         app.add_url_rule(path, "connect_token", lambda: self.token_endpoint(request), methods=["POST"])
-
-
-#: Response header by which a simulator tells adapters it is one (they then report ``is_simulator``).
-SIMULATOR_HEADER = "X-Docconvert-Simulator"
-
-
-def mark_as_simulator(app: Flask, name: str) -> None:
-    """Add :data:`SIMULATOR_HEADER` to every answer of ``app``."""
-
-    @app.after_request
-    def _mark(response):
-        response.headers[SIMULATOR_HEADER] = name
-        return response
 
 
 def bearer_token(request: Request) -> str | None:
@@ -143,7 +131,10 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-__all__ = [
-    "SIMULATOR_HEADER", "TOKEN_LIFETIME", "TokenIssuer", "bearer_token", "is_loopback_url", "iso_utc",
-    "mark_as_simulator", "new_guid",
-]
+def file_response(data: bytes, name: str, *, disposition: str = "attachment", content_type: str | None = None) -> Response:
+    """A file download answer: the bytes, their media type, ``Content-Disposition`` with the file name."""
+    headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
+    return Response(data, content_type=content_type or media_type(from_name(name) or ""), headers=headers)
+
+
+__all__ = ["TOKEN_LIFETIME", "TokenIssuer", "bearer_token", "file_response", "is_loopback_url", "iso_utc", "new_guid"]

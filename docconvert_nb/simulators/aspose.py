@@ -1,4 +1,4 @@
-"""A local Aspose.OCR Cloud v5: the wire protocol of ``protocols.md`` §1, with real work by the engine.
+"""A local Aspose.OCR Cloud v5 (https://docs.aspose.cloud/ocr/), with real work by the engine.
 
 Routes (matched case-insensitively, as the service does)::
 
@@ -13,7 +13,7 @@ unauthenticated RecognizeImageTrial (task "ocr"), RecognizePdf (task "ocr"
 from PDF) and DjVu2PDF (convert djvu → pdf). A task whose work the engine
 cannot do ends in ``taskStatus: "Error"`` with the reason in
 ``error.messages``. Every status, result type and response code it sends is
-a value of the official SDK's enums.
+a value of the official SDK's enums (see :mod:`docconvert_nb.protocols.aspose`).
 """
 
 from __future__ import annotations
@@ -27,38 +27,17 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError
 from ..fileformats import SNIFF_BYTES, detect, extension
-from ..providers.aspose import LANGUAGES
-from ._common import TokenIssuer, mark_as_simulator, new_guid
+from ..protocols import aspose as protocol
+from ._common import new_guid
 from .base import Simulator
 
-RETENTION = 24 * 3600.0
-
 #: Canonical spelling of every task family, by lower-case name.
-FAMILIES = {name.lower(): name for name in (
-    "RecognizeTable", "RecognizeImage", "RecognizeImageTrial", "RecognizePdf", "DjVu2PDF",
-)}
-#: Families recognised by the real service that this simulator does not implement.
-OTHER_FAMILIES = {name.lower(): name for name in (
-    "RecognizeReceipt", "RecognizeRegions", "RecognizeLabel", "RecognizeAndParseInvoice", "DetectRegions",
-    "IdentifyFont", "BinarizeImage", "DeskewImage", "DewarpImage", "UpscaleImage", "ConvertTextToSpeech",
-    "ConvertTextToSpeechTrial",
-)}
-
-#: ``resultType`` → engine targets (one results entry each).
-RESULT_TYPE_TARGETS = {
-    "Text": ["txt"], "Pdf": ["pdf"], "TextAndPdf": ["txt", "pdf"], "Hocr": ["hocr"],
-    "TextAndHocr": ["txt", "hocr"], "PdfAndHocr": ["pdf", "hocr"], "TextAndPdfAndHocr": ["txt", "pdf", "hocr"],
-    "ImagePNG": ["png"], "JSON": ["json"],
-}
-#: ``resultTypeTable`` → engine targets ("Text" is the table's text, read by OCR).
-TABLE_RESULT_TARGETS = {"Text": ["txt"], "Excel": ["xlsx"], "Csv": ["csv"], "CsvAndExcel": ["csv", "xlsx"]}
-#: Engine output format → ``results[].type``.
-RESULT_TYPE_NAMES = {"txt": "Text", "pdf": "Pdf", "csv": "Csv", "xlsx": "Excel", "hocr": "Hocr",
-                     "png": "ImagePNG", "json": "JSON"}
-TESSERACT_CODES = {name.lower(): code for code, name in LANGUAGES.items()}
+FAMILIES = {name.lower(): name for name in protocol.FAMILIES}
+OTHER_FAMILIES = {name.lower(): name for name in protocol.OTHER_FAMILIES}
+#: Stage → ``taskStatus``.
+TASK_STATUS_WORDS = {"queued": "Pending", "processing": "Processing", "completed": "Completed", "failed": "Error"}
 
 
 @dataclass
@@ -81,38 +60,27 @@ class AsposeSimulator(Simulator):
     name = "aspose"
     label = "Aspose.OCR Cloud"
 
-    def __init__(self, **options):
-        self._credentials = {
-            "client_id": f"sim-{secrets.token_hex(4)}",
-            "client_secret": secrets.token_hex(16),
-        }
-        super().__init__(**options)
+    oauth = True
 
-    @property
-    def credentials(self) -> dict[str, str]:
-        return dict(self._credentials)
-
-    def make_provider(self):
-        from ..providers.aspose import Aspose
-
-        return Aspose(
-            self._credentials["client_id"], self._credentials["client_secret"],
-            base_url=self.base_url, simulator=True, poll_interval=0.2,
-        )
+    def new_credentials(self) -> dict[str, str]:
+        return {"client_id": f"sim-{secrets.token_hex(4)}", "client_secret": secrets.token_hex(16)}
 
     # -- the app ------------------------------------------------------------------------
-    def create_app(self) -> Flask:
-        self.tokens = TokenIssuer(self.clock, {self._credentials["client_id"]: self._credentials["client_secret"]})
-        app = Flask(f"docconvert-sim-{self.name}")
-        app.url_map.strict_slashes = False
-        mark_as_simulator(app, self.name)
-
+    def add_routes(self, app: Flask) -> None:
         @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
         @app.route("/<path:path>", methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
         def dispatch(path: str):
             return self._dispatch(path.strip("/").lower())
 
-        return app
+    def error_response(self, status: int, message: str) -> Response:
+        return _problem(status, message, message)
+
+    def expire_for(self, request) -> str | None:
+        task = self.jobs.get(request.args.get("id", "")) if request.method == "GET" else None
+        if task is None or task.deleted:
+            return None
+        self._purge(task)
+        return task.id
 
     def _dispatch(self, path: str):
         if path == "connect/token":
@@ -123,7 +91,7 @@ class AsposeSimulator(Simulator):
         if not match:
             return _problem(404, "Not Found", f"no route /{path}")
         route = match.group(1)
-        if route == "utilities/gettaskstatus":
+        if route == protocol.TASK_STATUS_ENDPOINT.lower():
             if request.method != "GET":
                 return _problem(405, "Method Not Allowed", "use GET")
             if not self.tokens.authorized(request):
@@ -174,42 +142,34 @@ class AsposeSimulator(Simulator):
 
     def _start_engine_jobs(self, task: AsposeTask, data: bytes, settings: dict[str, Any]) -> None:
         fmt = detect(data[:SNIFF_BYTES], None, whole=data)
-        source = Source(name=f"{task.id}.{extension(fmt)}", format=fmt, data=data)
         lang = self._language(settings)
-        if task.family == "RecognizeTable":
+        if task.family == protocol.RECOGNIZE_TABLE:
             wanted = settings.get("resulttypetable") or "Text"
-            if wanted not in TABLE_RESULT_TARGETS:
-                raise DocconvertError(f"resultTypeTable {wanted!r} is not one of {', '.join(TABLE_RESULT_TARGETS)}")
-            plans = [("ocr" if t == "txt" else "tables", t) for t in TABLE_RESULT_TARGETS[wanted]]
-        elif task.family == "DjVu2PDF":
+            targets = _targets(protocol.TABLE_RESULT_TARGETS, wanted, "resultTypeTable")
+            plans = [("ocr" if t == "txt" else "tables", t) for t in targets]
+        elif task.family == protocol.DJVU_TO_PDF:
             if fmt != "djvu":
                 raise DocconvertError(f"DjVu2PDF needs a DjVu document; this is {fmt}")
             plans = [("convert", "pdf")]
         else:
-            wanted = settings.get("resulttype") or "Text"
-            if wanted not in RESULT_TYPE_TARGETS:
-                raise DocconvertError(f"resultType {wanted!r} is not one of {', '.join(RESULT_TYPE_TARGETS)}")
-            if task.family == "RecognizePdf" and fmt != "pdf":
+            targets = _targets(protocol.RESULT_TYPE_TARGETS, settings.get("resulttype") or "Text", "resultType")
+            if task.family == protocol.RECOGNIZE_PDF and fmt != "pdf":
                 raise DocconvertError(f"RecognizePdf needs a PDF document; this is {fmt}")
-            plans = [("ocr", t) for t in RESULT_TYPE_TARGETS[wanted]]
+            plans = [("ocr", t) for t in targets]
         for engine_task, target in plans:
-            converter = self.engine.registry.find(engine_task, fmt, target)
-            if converter is None:
-                raise DocconvertError(
-                    f"{task.family} cannot turn {fmt} into {target}: the simulator's engine has no "
-                    f"{engine_task} converter for it (is its tool installed? see dc.doctor())"
-                )
-            known = {option.name for option in converter.options}
-            options = {"lang": lang} if "lang" in known else {}
-            request_ = ConversionRequest(source, target, engine_task, options)
-            task.engine_jobs.append(self.engine.submit(request_))
+            try:
+                engine_id = self.start_conversion(engine_task, fmt, target, data, f"{task.id}.{extension(fmt)}",
+                                                  {"lang": lang})
+            except DocconvertError as exc:
+                raise DocconvertError(f"{task.family}: {exc}") from None
+            task.engine_jobs.append(engine_id)
 
     @staticmethod
     def _language(settings: dict[str, Any]) -> str:
         name = settings.get("language")
         if not name:
             return "eng"
-        code = TESSERACT_CODES.get(str(name).lower())
+        code = protocol.language_code(name)
         if code is None:
             raise DocconvertError(f"language {name!r} is not an Aspose language")
         return code
@@ -224,17 +184,15 @@ class AsposeSimulator(Simulator):
     def _answer(self, task_id: str, *, family: str | None, with_results: bool):
         task = self._live_task(task_id)
         if task is None or (family is not None and family != task.family):
-            return _json({"id": task_id or None, "taskStatus": "NotExist", "responseStatusCode": "TaskNotFound",
-                          "results": None, "error": None})
+            return _json({"id": task_id or None, "taskStatus": "NotExist",
+                          "responseStatusCode": protocol.RESPONSE_STATUS_CODES["NotExist"], "results": None,
+                          "error": None})
         state, messages, warnings, outputs = self._state(task)
-        document: dict[str, Any] = {"id": task.id, "taskStatus": state, "results": None, "error": None}
-        if state in ("Pending", "Processing"):
-            document["responseStatusCode"] = "NotReady"
-        elif state == "Error":
-            document["responseStatusCode"] = "Error"
+        document: dict[str, Any] = {"id": task.id, "taskStatus": state, "results": None, "error": None,
+                                    "responseStatusCode": protocol.RESPONSE_STATUS_CODES[state]}
+        if state == "Error":
             document["error"] = {"messages": messages or ["the task failed"], "warnings": warnings}
-        else:
-            document["responseStatusCode"] = "Ok"
+        elif state == "Completed":
             if warnings:
                 document["error"] = {"messages": [], "warnings": warnings}
             if with_results:
@@ -248,7 +206,7 @@ class AsposeSimulator(Simulator):
             task = self.jobs.get(task_id)
         if task is None or task.deleted:
             return None
-        if self.clock() - task.submitted_at > RETENTION:
+        if self.older_than(task.submitted_at, protocol.RETENTION):
             self._purge(task)
             return None
         return task
@@ -256,38 +214,20 @@ class AsposeSimulator(Simulator):
     def _state(self, task: AsposeTask) -> tuple[str, list[str], list[str], list[tuple[str, str]]]:
         """(taskStatus, error messages, warnings, [(engine job, output name)]) now, on the clock."""
         if task.errors:
-            stage = self.stage(task.submitted_at, "failed")
-            return ({"queued": "Pending", "processing": "Processing"}.get(stage, "Error"), task.errors, [], [])
+            return self.stage(task.submitted_at, "failed", TASK_STATUS_WORDS), task.errors, [], []
+        state = self.stage(task.submitted_at, self.engine_outcome(task.engine_jobs), TASK_STATUS_WORDS)
+        if state in ("Pending", "Processing"):
+            return state, [], [], []
         records = [self.engine.get(job_id) for job_id in task.engine_jobs]
-        statuses = [r.status for r in records]
-        if any(s in ("failed", "canceled", "expired", "deleted") for s in statuses) and all(
-            s not in ("queued", "processing") for s in statuses
-        ):
-            overall = "failed"
-        elif all(s == "completed" for s in statuses):
-            overall = "completed"
-        elif any(s == "processing" for s in statuses) or any(s == "completed" for s in statuses):
-            overall = "processing"
-        else:
-            overall = "queued"
-        stage = self.stage(task.submitted_at, overall)
         warnings = [w for r in records for w in r.warnings]
-        if stage == "queued":
-            return "Pending", [], [], []
-        if stage == "processing":
-            return "Processing", [], [], []
-        if stage == "failed":
-            messages = [e for r in records for e in r.errors] or [r.message for r in records if r.status != "completed"]
-            return "Error", messages, warnings, []
-        outputs = [(r.id, o.name) for r in records for o in r.outputs]
-        if not outputs:
-            return "Error", warnings or ["nothing was recognized"], [], []
-        return "Completed", [], warnings, outputs
+        if state == "Error":
+            return state, self.engine_failure(task.engine_jobs) or warnings or ["nothing was recognized"], warnings, []
+        return state, [], warnings, [(r.id, o.name) for r in records for o in r.outputs]
 
     def _result(self, task: AsposeTask, engine_id: str, name: str) -> dict[str, str]:
         path = self.engine.output_path(engine_id, name)
         fmt = name.rsplit(".", 1)[-1].lower()
-        kind = RESULT_TYPE_NAMES.get(fmt, "Other")
+        kind = protocol.RESULT_TYPE_NAMES.get(fmt, "Other")
         data = path.read_bytes()
         if task.trial and kind == "Text":
             data = _mask_every_tenth_word(data)
@@ -303,11 +243,7 @@ class AsposeSimulator(Simulator):
 
     def _purge(self, task: AsposeTask) -> None:
         task.deleted = True
-        for job_id in task.engine_jobs:
-            try:
-                self.engine.delete(job_id)
-            except DocconvertError:
-                pass
+        self.discard(task.engine_jobs)
 
     # -- helpers for tests ----------------------------------------------------------------
     def task(self, task_id: str) -> AsposeTask:
@@ -323,14 +259,7 @@ def _json(document: dict) -> Response:
 
 def _problem(status: int, title: str, detail: str) -> Response:
     """An RFC 7807 ProblemDetails answer, the shape the SDK models for errors."""
-    body = {
-        "type": f"https://httpstatuses.io/{status}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.path,
-    }
-    response = jsonify(body)
+    response = jsonify(protocol.problem(status, title, detail, request.path))
     response.status_code = status
     response.headers["Content-Type"] = "application/problem+json; charset=utf-8"
     return response
@@ -340,6 +269,12 @@ def _unauthorized() -> Response:
     response = _problem(401, "Unauthorized", "a valid bearer token is required: get one from /connect/token")
     response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
+
+
+def _targets(table: dict[str, tuple[str, ...]], wanted: str, setting: str) -> tuple[str, ...]:
+    if wanted not in table:
+        raise DocconvertError(f"{setting} {wanted!r} is not one of {', '.join(table)}")
+    return table[wanted]
 
 
 _WORD = re.compile(rb"\S+")

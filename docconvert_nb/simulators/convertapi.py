@@ -1,4 +1,4 @@
-"""A local ConvertAPI v2 (``protocols.md`` §3, seed ``003``), converting for real with the engine.
+"""A local ConvertAPI v2 (https://docs.convertapi.com/), converting for real with the engine.
 
 Routes::
 
@@ -14,7 +14,7 @@ Routes::
 Credentials: ``Authorization: Bearer <secret or token>``, or ``Secret=`` /
 ``Token=`` parameters; 401 with ``Code`` 4013 (none), 4010 (bad secret),
 4011 (bad token). Job polls and deletes need none: the JobId is the
-capability, as in the seed's examples. Parameters are merged from the
+capability, as in the service's async examples. Parameters are merged from the
 query, an urlencoded or multipart body, JSON ``{"Parameters": [...]}``
 and an octet-stream body named by ``Content-Disposition``; names and
 boolean values in any letter case.
@@ -34,7 +34,6 @@ import binascii
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -45,21 +44,14 @@ from urllib.parse import quote
 import requests
 from flask import Flask, Response, jsonify, request
 
-from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError, UnknownFormat
-from ..fileformats import SNIFF_BYTES, detect, from_name, media_type, normalize
-from ._common import bearer_token, is_loopback_url, mark_as_simulator
+from ..fileformats import SNIFF_BYTES, detect, normalize
+from ..protocols import convertapi as protocol
+from ..protocols.convertapi import FILE_RETENTION, JOB_RETENTION
+from ._common import bearer_token, file_response, is_loopback_url
 from .base import Simulator
 
-JOB_RETENTION = 2 * 3600.0
-FILE_RETENTION = 3 * 3600.0
 CONVERSIONS_TOTAL = 1500
-
-#: ConvertAPI parameters the simulator understands → engine option names.
-ENGINE_OPTIONS = {"pagerange": "pages", "imageresolution": "dpi", "password": "password", "jpgquality": "quality",
-                  "timeout": "timeout"}
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
-_CURRENT_JOB_ID = re.compile(r"^[a-z0-9]{32}$")
 _FILE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -117,30 +109,16 @@ class ConvertAPISimulator(Simulator):
 
     def __init__(self, *, poll_hold: float | None = None, faithful: bool = False,
                  conversion_timeout: float = 300.0, **options):
-        self._secret = secrets.token_hex(8)
-        self._token = secrets.token_urlsafe(12)
-        self.poll_hold = (5.0 if faithful else 0.0) if poll_hold is None else poll_hold
+        self.poll_hold = (protocol.DOCUMENTED_POLL_DELAY if faithful else 0.0) if poll_hold is None else poll_hold
         self.conversion_timeout = conversion_timeout
         self.files: dict[str, StoredFile] = {}
         #: Every webhook call made: (url, job id, HTTP status or error name).
         self.webhooks_sent: list[tuple[str, str, Any]] = []
         self._answer_delays: list[list] = []  # [seconds, remaining]
-        self._webhook_stop = threading.Event()
-        self._webhook_thread: threading.Thread | None = None
         super().__init__(**options)
 
-    @property
-    def credentials(self) -> dict[str, str]:
-        return {"secret": self._secret, "token": self._token}
-
-    def make_provider(self):
-        from ..providers.convertapi import ConvertAPI
-
-        return ConvertAPI(self._secret, base_url=self.base_url, simulator=True, poll_interval=0.2)
-
-    def stop(self) -> None:
-        self._webhook_stop.set()
-        super().stop()
+    def new_credentials(self) -> dict[str, str]:
+        return {"secret": secrets.token_hex(8), "token": secrets.token_urlsafe(12)}
 
     # -- test hooks --------------------------------------------------------------------
     def delay_answers(self, seconds: float, *, times: int = 1) -> None:
@@ -149,14 +127,11 @@ class ConvertAPISimulator(Simulator):
             self._answer_delays.append([seconds, times])
 
     def conversions(self) -> int:
-        """How many conversions the engine was asked to run."""
-        return len(self.engine.jobs())
+        """How many conversions the engine was asked to run (``conversions_started``)."""
+        return self.conversions_started
 
     # -- the app --------------------------------------------------------------------------
-    def create_app(self) -> Flask:
-        app = Flask(f"docconvert-sim-{self.name}")
-        app.url_map.strict_slashes = False
-        mark_as_simulator(app, self.name)
+    def add_routes(self, app: Flask) -> None:
         app.add_url_rule("/convert/<src>/to/<dst>", "convert", self._convert, methods=["GET", "POST"])
         app.add_url_rule("/async/convert/<src>/to/<dst>", "convert_async", self._convert_current, methods=["POST"])
         app.add_url_rule("/job/<job_id>", "job", self._job, methods=["GET", "DELETE"])
@@ -170,15 +145,24 @@ class ConvertAPISimulator(Simulator):
         def failure(exc: ApiFailure):
             return _error(exc.http_status, exc.code, exc.message, exc.invalid)
 
-        @app.errorhandler(404)
-        def not_found(_):
-            return _error(404, 4040, "Not found")
+    def expire_for(self, request) -> str | None:
+        if request.method != "GET":
+            return None
+        parts = request.path.strip("/").split("/")
+        with self.lock:
+            if parts[-2:-1] == ["job"]:
+                job = self.jobs.get(parts[-1])
+            elif parts[:1] == ["d"] and len(parts) >= 2:
+                job = next((j for j in self.jobs.values() if parts[1] in j.file_ids), None)
+            else:
+                job = None
+            if job is None or job.deleted:
+                return None
+            self._purge(job)
+            return job.id
 
-        @app.errorhandler(405)
-        def not_allowed(_):
-            return _error(405, 4050, "Method not allowed")
-
-        return app
+    def error_response(self, status: int, message: str) -> Response:
+        return _error(status, protocol.CODE_NOT_FOUND if status == 404 else protocol.CODE_NOT_ALLOWED, message)
 
     # -- parameters and credentials ----------------------------------------------------------
     def _parameters(self) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
@@ -189,10 +173,10 @@ class ConvertAPISimulator(Simulator):
         if mimetype == "application/json":
             body = request.get_json(force=True, silent=True)
             if not isinstance(body, dict):
-                raise ApiFailure(400, 4002, "The JSON body cannot be parsed")
+                raise ApiFailure(400, protocol.CODE_BAD_JSON, "The JSON body cannot be parsed")
             for item in body.get("Parameters") or body.get("parameters") or []:
                 if not isinstance(item, dict) or not item.get("Name"):
-                    raise ApiFailure(400, 4002, "Each JSON parameter needs a Name")
+                    raise ApiFailure(400, protocol.CODE_BAD_JSON, "Each JSON parameter needs a Name")
                 key = str(item["Name"]).lower()
                 if "FileValue" in item:
                     values[key] = _file_value(item["FileValue"])
@@ -210,25 +194,25 @@ class ConvertAPISimulator(Simulator):
             if data:
                 name = _disposition_filename(request.headers.get("Content-Disposition", ""))
                 if not name:
-                    raise ApiFailure(400, 4001, "A raw file body needs a Content-Disposition with a filename")
+                    raise ApiFailure(400, protocol.CODE_NO_FILE, "A raw file body needs a Content-Disposition with a filename")
                 files["file"] = (name, data)
         return values, files
 
     def _authorize(self, values: dict[str, Any]) -> None:
         offered = bearer_token(request)
         if offered is not None:
-            if offered in (self._secret, self._token):
+            if offered in (self._credentials["secret"], self._credentials["token"]):
                 return
-            raise ApiFailure(401, 4010, "The secret or token is invalid")
+            raise ApiFailure(401, protocol.CODE_BAD_SECRET, "The secret or token is invalid")
         if values.get("secret"):
-            if secrets.compare_digest(str(values["secret"]), self._secret):
+            if secrets.compare_digest(str(values["secret"]), self._credentials["secret"]):
                 return
-            raise ApiFailure(401, 4010, "The secret is invalid")
+            raise ApiFailure(401, protocol.CODE_BAD_SECRET, "The secret is invalid")
         if values.get("token"):
-            if secrets.compare_digest(str(values["token"]), self._token):
+            if secrets.compare_digest(str(values["token"]), self._credentials["token"]):
                 return
-            raise ApiFailure(401, 4011, "The token is invalid")
-        raise ApiFailure(401, 4013, "User credentials not set, secret or token must be passed.")
+            raise ApiFailure(401, protocol.CODE_BAD_TOKEN, "The token is invalid")
+        raise ApiFailure(401, protocol.CODE_NO_CREDENTIALS, "User credentials not set, secret or token must be passed.")
 
     # -- conversions ----------------------------------------------------------------------
     def _convert_current(self, src: str, dst: str):
@@ -240,14 +224,14 @@ class ConvertAPISimulator(Simulator):
         asynchronous = api == "current" or _true(values.get("async"))
         job_id = str(values.get("jobid") or "")
         if job_id:
-            if api == "current" and not _CURRENT_JOB_ID.match(job_id):
-                raise ApiFailure(400, 4000, "JobId must be 32 lower-case letters and digits",
+            if api == "current" and not protocol.CURRENT_JOB_ID.match(job_id):
+                raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, "JobId must be 32 lower-case letters and digits",
                                  {"JobId": ["invalid format"]})
-            if api == "legacy" and not _UUID.match(job_id):
-                raise ApiFailure(400, 4000, "JobId must be a UUID (RFC 4122)", {"JobId": ["invalid format"]})
+            if api == "legacy" and not protocol.LEGACY_JOB_ID.match(job_id):
+                raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, "JobId must be a UUID (RFC 4122)", {"JobId": ["invalid format"]})
         webhook = str(values.get("webhook") or "")
         if webhook and not is_loopback_url(webhook):
-            raise ApiFailure(400, 4000, "The simulator calls webhooks on loopback addresses only",
+            raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, "The simulator calls webhooks on loopback addresses only",
                              {"WebHook": ["not a loopback URL"]})
         job = self._repeated(job_id)
         if job is None:
@@ -256,7 +240,7 @@ class ConvertAPISimulator(Simulator):
                 job = self._repeated(job_id) or self._start(
                     job_id or _new_job_id(api), api, src, dst, values, source, webhook)
         if webhook:
-            self._watch_webhooks()
+            self.notify_in_background()
         self._hold_answer()
         if asynchronous:
             return jsonify(JobId=job.id)
@@ -278,7 +262,7 @@ class ConvertAPISimulator(Simulator):
         source_format, target = normalize(src), normalize(dst)
         converter = self.engine.registry.find("convert", source_format, target)
         if converter is None:
-            raise ApiFailure(400, 4000, f"Converter {src} to {dst} is not supported")
+            raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, f"Converter {src} to {dst} is not supported")
         name, data = source
         job = ConvertJob(id=job_id, created_at=self.clock(), source_name=name,
                          store_file=_true(values.get("storefile")), api=api, webhook=webhook)
@@ -287,17 +271,13 @@ class ConvertAPISimulator(Simulator):
         except UnknownFormat:
             actual = None
         if actual != source_format:
-            job.failure = (5002, f"The file is damaged or is not a {src} file")
+            job.failure = (protocol.CODE_DAMAGED_FILE, f"The file is damaged or is not a {src} file")
         else:
-            known = {option.name: option for option in converter.options}
-            options = {engine: _from_wire(known[engine], values[param]) for param, engine in ENGINE_OPTIONS.items()
-                       if param in values and engine in known}
+            options = {option: values[param] for param, option in protocol.PARAMETER_OPTIONS.items() if param in values}
             try:
-                job.engine_id = self.engine.submit(
-                    ConversionRequest(Source(name=name, format=source_format, data=data), target, "convert", options)
-                )
+                job.engine_id = self.start_conversion("convert", source_format, target, data, name, options)
             except DocconvertError as exc:
-                raise ApiFailure(400, 4000, f"Parameter validation error: {exc}") from None
+                raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, f"Parameter validation error: {exc}") from None
         self.jobs[job.id] = job
         return job
 
@@ -310,23 +290,23 @@ class ConvertAPISimulator(Simulator):
         if isinstance(value, dict):  # JSON FileValue by Id or Url
             value = value.get("Id") or value.get("Url") or ""
         if not value:
-            raise ApiFailure(400, 4000, "Parameter validation error: File is required", {"File": ["required"]})
+            raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, "Parameter validation error: File is required", {"File": ["required"]})
         value = str(value)
         if value.startswith(("http://", "https://")):
             return self._fetch_remote(value)
         stored = self._live_file(value)
         if stored is None or stored.data is None:
-            raise ApiFailure(500, 5009, f"Invalid File id {value}")
+            raise ApiFailure(500, protocol.CODE_BAD_FILE_ID, f"Invalid File id {value}")
         return stored.name, stored.data
 
     def _fetch_remote(self, url: str) -> tuple[str, bytes]:
         if not is_loopback_url(url):
-            raise ApiFailure(500, 5007, "The simulator downloads remote files from loopback addresses only")
+            raise ApiFailure(500, protocol.CODE_REMOTE_FILE, "The simulator downloads remote files from loopback addresses only")
         try:
             answer = requests.get(url, timeout=10)
             answer.raise_for_status()
         except requests.RequestException as exc:
-            raise ApiFailure(500, 5007, f"The remote file cannot be downloaded: {type(exc).__name__}") from None
+            raise ApiFailure(500, protocol.CODE_REMOTE_FILE, f"The remote file cannot be downloaded: {type(exc).__name__}") from None
         name = _disposition_filename(answer.headers.get("Content-Disposition", "")) or url.rsplit("/", 1)[-1]
         return name or "remote", answer.content
 
@@ -345,7 +325,7 @@ class ConvertAPISimulator(Simulator):
             if state != "processing":
                 break
             if time.monotonic() > deadline:
-                return _error(500, 5000, "Conversion timeout")
+                return _error(500, protocol.CODE_TIMEOUT, "Conversion timeout")
             time.sleep(0.02)
         if state == "failed":
             code, message = self._failure(job)
@@ -353,9 +333,7 @@ class ConvertAPISimulator(Simulator):
         result = self._result(job)
         if "application/octet-stream" in request.headers.get("Accept", "") and len(result["Files"]) == 1:
             stored = result["Files"][0]
-            data = self._file_bytes(job, stored)
-            headers = {"Content-Disposition": f'attachment; filename="{stored["FileName"]}"'}
-            return Response(data, content_type=media_type(from_name(stored["FileName"]) or ""), headers=headers)
+            return file_response(self._file_bytes(job, stored), stored["FileName"])
         return jsonify(result)
 
     # -- job state --------------------------------------------------------------------------
@@ -363,33 +341,24 @@ class ConvertAPISimulator(Simulator):
         job = self.jobs.get(job_id)
         if job is None or job.deleted:
             return None
-        if self.clock() - job.created_at > JOB_RETENTION:
+        if self.older_than(job.created_at, JOB_RETENTION):
             self._purge(job)
             return None
         return job
 
     def _state(self, job: ConvertJob, *, staged: bool = True) -> str:
         """'processing', 'completed' or 'failed' now (``staged``: on the simulator clock's durations)."""
-        if job.failure is not None:
-            engine_status = "failed"
-        else:
-            record = self.engine.get(job.engine_id)
-            engine_status = record.status
-            if engine_status == "completed" and not record.outputs:
-                engine_status = "failed"
-            elif engine_status in ("canceled", "expired", "deleted"):
-                engine_status = "failed"
-        stage = self.stage(job.created_at, engine_status) if staged else engine_status
+        outcome = "failed" if job.failure is not None else self.engine_outcome([job.engine_id])
+        stage = self.stage(job.created_at, outcome) if staged else outcome
         return "processing" if stage in ("queued", "processing") else stage
 
     def _failure(self, job: ConvertJob) -> tuple[int, str]:
         if job.failure is not None:
             return job.failure
-        record = self.engine.get(job.engine_id)
-        message = "; ".join(record.errors) or record.message or "Conversion failed"
+        message = "; ".join(self.engine_failure([job.engine_id])) or "Conversion failed"
         if "password" in message.lower():
-            return 5003, f"The file is password protected: {message}"
-        return 5001, f"Conversion failed: {message}"
+            return protocol.CODE_PASSWORD_PROTECTED, f"The file is password protected: {message}"
+        return protocol.CODE_CONVERSION_FAILED, f"Conversion failed: {message}"
 
     def _result(self, job: ConvertJob) -> dict:
         """The result body, made once (stored files keep their ids across polls)."""
@@ -426,17 +395,14 @@ class ConvertAPISimulator(Simulator):
             if file_id in self.files:
                 self.files[file_id].deleted = True
         if job.engine_id is not None:
-            try:
-                self.engine.delete(job.engine_id)
-            except DocconvertError:
-                pass
+            self.discard([job.engine_id])
 
     # -- GET / DELETE /job/{id} ------------------------------------------------------------------
     def _job(self, job_id: str):
         with self.lock:
             job = self._live_job(job_id)
             if job is None:
-                return _error(404, 4040, f"Job {job_id} not found: the JobId is invalid or the result expired")
+                return _error(404, protocol.CODE_NOT_FOUND, f"Job {job_id} not found: the JobId is invalid or the result expired")
             if request.method == "DELETE":
                 self._purge(job)
                 return jsonify(JobId=job_id, Deleted=True)
@@ -464,12 +430,12 @@ class ConvertAPISimulator(Simulator):
         self._authorize(values)
         if files:
             if len(files) != 1:
-                raise ApiFailure(400, 4000, "Upload exactly one file")
+                raise ApiFailure(400, protocol.CODE_INVALID_PARAMETERS, "Upload exactly one file")
             name, data = next(iter(files.values()))
         elif values.get("url"):
             name, data = self._fetch_remote(str(values["url"]))
         else:
-            raise ApiFailure(400, 4001, "No file: send the bytes with a Content-Disposition, or one multipart file")
+            raise ApiFailure(400, protocol.CODE_NO_FILE, "No file: send the bytes with a Content-Disposition, or one multipart file")
         name = str(values.get("filename") or name)
         stored = StoredFile(id=uuid.uuid4().hex, name=name, created_at=self.clock(), data=data)
         with self.lock:
@@ -485,7 +451,7 @@ class ConvertAPISimulator(Simulator):
         stored = self.files.get(file_id)
         if stored is None or stored.deleted:
             return None
-        if self.clock() - stored.created_at > FILE_RETENTION:
+        if self.older_than(stored.created_at, FILE_RETENTION):
             stored.deleted = True
             stored.data = None
             return None
@@ -495,7 +461,7 @@ class ConvertAPISimulator(Simulator):
         with self.lock:
             stored = self._live_file(file_id)
             if stored is None:
-                return _error(404, 4040, f"File {file_id} not found or expired")
+                return _error(404, protocol.CODE_NOT_FOUND, f"File {file_id} not found or expired")
             if request.method == "DELETE":
                 stored.deleted = True
                 stored.data = None
@@ -506,10 +472,9 @@ class ConvertAPISimulator(Simulator):
             try:
                 data = self.engine.output_path(*stored.engine_output).read_bytes()
             except (DocconvertError, OSError):
-                return _error(404, 4040, f"File {file_id} not found or expired")
+                return _error(404, protocol.CODE_NOT_FOUND, f"File {file_id} not found or expired")
         disposition = "inline" if request.args.get("download", "").lower() == "inline" else "attachment"
-        headers = {"Content-Disposition": f'{disposition}; filename="{stored.name}"'}
-        return Response(data, content_type=media_type(from_name(stored.name) or ""), headers=headers)
+        return file_response(data, stored.name, disposition=disposition)
 
     def _user(self):
         values, _ = self._parameters()
@@ -519,28 +484,17 @@ class ConvertAPISimulator(Simulator):
                        ConversionsConsumed=self.conversions())
 
     # -- webhooks ---------------------------------------------------------------------------------
-    def _watch_webhooks(self) -> None:
-        with self.lock:
-            if self._webhook_thread is None or not self._webhook_thread.is_alive():
-                self._webhook_thread = threading.Thread(target=self._deliver_webhooks,
-                                                        name=f"sim-{self.name}-webhooks", daemon=True)
-                self._webhook_thread.start()
-
-    def _deliver_webhooks(self) -> None:
-        session = requests.Session()
-        while not self._webhook_stop.wait(0.05):
-            for job in list(self.jobs.values()):
-                if not job.webhook or job.webhook_sent or job.deleted:
-                    continue
-                try:
-                    finished = self._state(job) != "processing"
-                except DocconvertError:
-                    finished = True
-                if not finished:
-                    continue
+    def deliver_notifications(self, session: requests.Session) -> None:
+        for job in list(self.jobs.values()):
+            if not job.webhook or job.webhook_sent or job.deleted:
+                continue
+            try:
+                finished = self._state(job) != "processing"
+            except DocconvertError:
+                finished = True
+            if finished:
                 job.webhook_sent = True
                 self._call_webhook(session, job)
-        session.close()
 
     def _call_webhook(self, session: requests.Session, job: ConvertJob) -> None:
         try:
@@ -557,19 +511,6 @@ def _new_job_id(api: str) -> str:
     return uuid.uuid4().hex if api == "current" else str(uuid.uuid4())
 
 
-def _from_wire(option, value: Any) -> Any:
-    """A parameter's text as the engine option's type (``"72"`` → 72 for a number option)."""
-    types = option.type if isinstance(option.type, tuple) else (option.type,)
-    if isinstance(value, str) and str not in types:
-        for kind in (int, float):
-            if kind in types:
-                try:
-                    return kind(value)
-                except ValueError:
-                    continue
-    return value
-
-
 def _true(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes")
 
@@ -577,12 +518,12 @@ def _true(value: Any) -> bool:
 def _file_value(value: Any) -> Any:
     """A JSON ``FileValue``: inline ``{"Name", "Data"}`` → (name, bytes); ``{"Id"}``/``{"Url"}`` kept as is."""
     if not isinstance(value, dict):
-        raise ApiFailure(400, 4002, "FileValue must be an object")
+        raise ApiFailure(400, protocol.CODE_BAD_JSON, "FileValue must be an object")
     if value.get("Data") is not None:
         try:
             data = base64.b64decode(value["Data"], validate=True)
         except (binascii.Error, ValueError, TypeError):
-            raise ApiFailure(400, 4005, "FileValue Data is not valid base64") from None
+            raise ApiFailure(400, protocol.CODE_BAD_BASE64, "FileValue Data is not valid base64") from None
         return (str(value.get("Name") or "file"), data)
     return value
 
@@ -598,11 +539,8 @@ def _disposition_filename(header: str) -> str:
 
 
 def _error(status: int, code: int, message: str, invalid: dict | None = None) -> Response:
-    body: dict[str, Any] = {"Code": code, "Message": message}
-    if invalid:
-        body["InvalidParameters"] = invalid
-    response = Response(json.dumps(body), status=status, content_type="application/json")
-    return response
+    return Response(json.dumps(protocol.error_body(code, message, invalid)), status=status,
+                    content_type="application/json")
 
 
 __all__ = ["ConvertAPISimulator", "ConvertJob", "StoredFile"]

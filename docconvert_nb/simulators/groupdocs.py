@@ -1,4 +1,4 @@
-"""A local GroupDocs.Conversion Cloud v2 (``protocols.md`` §4, seed ``004``), converting with the engine.
+"""A local GroupDocs.Conversion Cloud v2 (https://docs.groupdocs.cloud/conversion/), converting with the engine.
 
 Routes::
 
@@ -32,20 +32,20 @@ import json
 import secrets
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, unquote
 
 from flask import Flask, Response, jsonify, request
 
-from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError, UnknownFormat
-from ..fileformats import SNIFF_BYTES, detect, extension, from_name, media_type, normalize
-from ._common import TokenIssuer, iso_utc, mark_as_simulator, new_guid
+from ..fileformats import SNIFF_BYTES, detect, extension, normalize
+from ..protocols import groupdocs as protocol
+from ._common import file_response, iso_utc, new_guid
 from .base import Simulator
 
-API_PREFIX = "/v2.0/conversion/"
-STORAGE_TOTAL = 10 * 1024**3
+API_PREFIX = protocol.API_PREFIX + "/"
+#: Stage → ``OperationResult.status`` (Canceled is never reached: the service has no cancel call).
+STATUS_WORDS = {"queued": "Created", "processing": "Started", "completed": "Finished", "failed": "Failed"}
 
 
 @dataclass
@@ -76,40 +76,42 @@ class GroupDocsSimulator(Simulator):
     name = "groupdocs"
     label = "GroupDocs.Conversion Cloud"
 
+    oauth = True
+
     def __init__(self, **options):
-        self._credentials = {"client_id": f"sim-{secrets.token_hex(4)}", "client_secret": secrets.token_hex(16)}
         self.storage: dict[str, StoredObject] = {}
         super().__init__(**options)
 
-    @property
-    def credentials(self) -> dict[str, str]:
-        return dict(self._credentials)
-
-    def make_provider(self):
-        from ..providers.groupdocs import GroupDocs
-
-        return GroupDocs(self._credentials["client_id"], self._credentials["client_secret"],
-                         base_url=self.base_url, simulator=True, poll_interval=0.2)
+    def new_credentials(self) -> dict[str, str]:
+        return {"client_id": f"sim-{secrets.token_hex(4)}", "client_secret": secrets.token_hex(16)}
 
     # -- the app -----------------------------------------------------------------------------
-    def create_app(self) -> Flask:
-        self.tokens = TokenIssuer(self.clock, {self._credentials["client_id"]: self._credentials["client_secret"]})
-        app = Flask(f"docconvert-sim-{self.name}")
-        app.url_map.strict_slashes = False
-        mark_as_simulator(app, self.name)
-        self.tokens.add_route(app)
-        app.add_url_rule("/v2.0/<path:rest>", "api", self._dispatch,
-                         methods=["GET", "POST", "PUT", "DELETE"])
+    def add_routes(self, app: Flask) -> None:
+        app.add_url_rule("/v2.0/<path:rest>", "api", self._dispatch, methods=["GET", "POST", "PUT", "DELETE"])
 
-        @app.errorhandler(404)
-        def not_found(_):
-            return _error(404, "NotFound", "no such route")
+    def expire_for(self, request) -> str | None:
+        if request.method != "GET":
+            return None
+        route = _raw_route(request.environ) or ""
+        with self.lock:
+            if route == "async":
+                operation = self.jobs.get(request.args.get("id", ""))
+            elif route.startswith("storage/file/"):
+                path = _clean(unquote(route[len("storage/file/"):]))
+                operation = next((o for o in self.jobs.values()
+                                  if any(r.get("path") == path for r in o.results or [])), None)
+            else:
+                operation = None
+            if operation is None:
+                return None
+            del self.jobs[operation.id]  # the service forgets the operation and its result files
+            for result in operation.results or []:
+                self.storage.pop(result.get("path") or "", None)
+            self.discard([operation.engine_id] if operation.engine_id else [])
+            return operation.id
 
-        @app.errorhandler(405)
-        def not_allowed(_):
-            return _error(405, "MethodNotAllowed", "method not allowed")
-
-        return app
+    def error_response(self, status: int, message: str) -> Response:
+        return _error(status, "NotFound" if status == 404 else "MethodNotAllowed", message)
 
     def _dispatch(self, rest: str):
         if not self.tokens.authorized(request):
@@ -134,7 +136,7 @@ class GroupDocsSimulator(Simulator):
             return self._list(_clean(unquote(route[len("storage/folder"):])))
         if route == "storage/disc" and method == "GET":
             used = sum(len(o.data) for o in self.storage.values())
-            return jsonify(usedSize=used, totalSize=STORAGE_TOTAL)
+            return jsonify(usedSize=used, totalSize=protocol.STORAGE_TOTAL)
         if route == "async":
             handler = {"POST": self._start_and_save, "PUT": self._start_direct, "GET": self._status}.get(method)
             return handler() if handler else _error(405, "MethodNotAllowed", f"{method} is not allowed here")
@@ -157,7 +159,7 @@ class GroupDocsSimulator(Simulator):
         stored = self.storage.get(path)
         if stored is None:
             return _error(404, "FileNotFound", f"Can't find file located at '{path}'.")
-        return _file_response(stored.data, path.rsplit("/", 1)[-1])
+        return file_response(stored.data, path.rsplit("/", 1)[-1])
 
     def _delete_file(self, path: str):
         with self.lock:
@@ -214,7 +216,7 @@ class GroupDocsSimulator(Simulator):
         operation = Operation(id=new_guid(), method="ConvertAndSave", created_at=self.clock(),
                               source_name=file_path.rsplit("/", 1)[-1], target=target,
                               output_path=_clean(str(settings.get("outputpath") or "")))
-        self._begin(operation, stored.data, _engine_options(settings))
+        self._begin(operation, stored.data, protocol.options_from_settings(settings))
         return Response(json.dumps(operation.id), content_type="application/json; charset=utf-8")
 
     def _start_direct(self):
@@ -226,7 +228,7 @@ class GroupDocsSimulator(Simulator):
                                        "pagescount": request.args.get("pagesCount")}}
         operation = Operation(id=new_guid(), method="Convert", created_at=self.clock(),
                               source_name=upload.filename or "document", target=target)
-        self._begin(operation, upload.read(), _engine_options(settings))
+        self._begin(operation, upload.read(), protocol.options_from_settings(settings))
         return Response(json.dumps(operation.id), content_type="application/json; charset=utf-8")
 
     def _begin(self, operation: Operation, data: bytes, options: dict[str, Any]) -> None:
@@ -236,38 +238,24 @@ class GroupDocsSimulator(Simulator):
         except UnknownFormat:
             operation.failure = f"The format of {operation.source_name} is not supported or the file is damaged"
         else:
-            converter = self.engine.registry.find("convert", fmt, target)
-            if converter is None:
-                operation.failure = f"Conversion from {fmt} to {operation.target} is not supported"
-            else:
-                known = {option.name for option in converter.options}
-                options = {k: v for k, v in options.items() if k in known and v is not None}
-                try:
-                    operation.engine_id = self.engine.submit(ConversionRequest(
-                        Source(name=operation.source_name, format=fmt, data=data), target, "convert", options))
-                except DocconvertError as exc:
-                    operation.failure = str(exc)
+            try:
+                operation.engine_id = self.start_conversion("convert", fmt, target, data, operation.source_name, options)
+            except DocconvertError as exc:
+                operation.failure = (f"Conversion from {fmt} to {operation.target} is not supported"
+                                     if self.engine.registry.find("convert", fmt, target) is None else str(exc))
         with self.lock:
             self.jobs[operation.id] = operation
 
     def _stage(self, operation: Operation) -> str:
-        if operation.failure is not None:
-            engine_status = "failed"
-        else:
-            record = self.engine.get(operation.engine_id)
-            engine_status = record.status
-            if engine_status == "completed" and not record.outputs:
-                engine_status = "failed"
-            elif engine_status not in ("queued", "processing", "completed"):
-                engine_status = "failed"
-        return self.stage(operation.created_at, engine_status)
+        """The operation's ``status`` now, on the clock."""
+        outcome = "failed" if operation.failure is not None else self.engine_outcome([operation.engine_id])
+        return self.stage(operation.created_at, outcome, STATUS_WORDS)
 
     def _status(self):
         operation = self.jobs.get(request.args.get("id", ""))
         if operation is None:
             return _error(404, "OperationNotFound", f"Operation '{request.args.get('id', '')}' was not found.")
-        stage = self._stage(operation)
-        status = {"queued": "Created", "processing": "Started", "completed": "Finished"}.get(stage, "Failed")
+        status = self._stage(operation)
         created = operation.created_at
         started = created + self.durations["queued"]
         document: dict[str, Any] = {
@@ -292,8 +280,7 @@ class GroupDocsSimulator(Simulator):
     def _failure(self, operation: Operation) -> str:
         if operation.failure is not None:
             return operation.failure
-        record = self.engine.get(operation.engine_id)
-        return "; ".join(record.errors) or record.message or "the conversion failed"
+        return "; ".join(self.engine_failure([operation.engine_id])) or "the conversion failed"
 
     def _results(self, operation: Operation) -> list[dict[str, Any]]:
         """The result list, made (and, for ConvertAndSave, written to storage) the first time."""
@@ -320,20 +307,20 @@ class GroupDocsSimulator(Simulator):
         operation = self.jobs.get(request.args.get("id", ""))
         if operation is None or operation.method != "Convert":
             return _error(404, "OperationNotFound", f"Operation '{request.args.get('id', '')}' was not found.")
-        if self._stage(operation) != "completed":
+        if self._stage(operation) != "Finished":
             return _error(404, "ResultNotFound", "The operation has no result (not finished, or failed).")
         results = self._results(operation)
         record = self.engine.get(operation.engine_id)
         files = [(r["name"], self.engine.output_path(operation.engine_id, o.name).read_bytes())
                  for r, o in zip(results, record.outputs)]
         if len(files) == 1:
-            return _file_response(files[0][1], files[0][0])
+            return file_response(files[0][1], files[0][0])
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in files:
                 archive.writestr(name, data)
         stem = operation.source_name.rsplit(".", 1)[0]
-        return _file_response(buffer.getvalue(), f"{stem}.zip")
+        return file_response(buffer.getvalue(), f"{stem}.zip")
 
     def _formats(self):
         wanted = request.args.get("format")
@@ -372,34 +359,8 @@ def _lower_keys(value: Any) -> Any:
     return value
 
 
-def _engine_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """Engine options from ``ConvertOptions``/``LoadOptions`` (lower-cased keys)."""
-    convert = settings.get("convertoptions") or {}
-    load = settings.get("loadoptions") or {}
-    options: dict[str, Any] = {}
-    pages = convert.get("pages")
-    first, count = convert.get("frompage"), convert.get("pagescount")
-    if pages:
-        options["pages"] = ",".join(str(int(p)) for p in pages)
-    elif first:
-        first = int(first)
-        options["pages"] = f"{first}-{first + int(count) - 1}" if count else f"{first}-"
-    if convert.get("dpi"):
-        options["dpi"] = int(convert["dpi"])
-    if load.get("password"):
-        options["password"] = str(load["password"])
-    return options
-
-
-def _file_response(data: bytes, name: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(data, content_type=media_type(from_name(name) or ""), headers=headers)
-
-
 def _error(status: int, code: str, message: str) -> Response:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = {"requestId": new_guid(), "error": {"code": code, "message": message, "description": message,
-                                                "dateTime": now, "innerError": None}}
+    body = protocol.error_body(code, message, request_id=new_guid())
     return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
 
 

@@ -1,4 +1,4 @@
-"""A local online-convert.com / API2Convert API v2 (``protocols.md`` §2), with real work by the engine.
+"""A local online-convert.com / API2Convert API v2 (https://apiv2.online-convert.com/docs/), with real work by the engine.
 
 Routes, under ``/v2`` and the legacy un-prefixed root alike::
 
@@ -24,38 +24,18 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
 
-from ..documents import ConversionRequest, Source
 from ..errors import DocconvertError
 from ..fileformats import SNIFF_BYTES, detect, media_type, normalize
-from ._common import is_loopback_url, iso_utc, mark_as_simulator, new_guid
+from ..protocols import onlineconvert as protocol
+from ..protocols.onlineconvert import DOWNLOAD_LIMIT, RETENTION
+from ._common import file_response, is_loopback_url, iso_utc, new_guid
 from .base import Simulator
-
-RETENTION = 24 * 3600.0
-DOWNLOAD_LIMIT = 10
-FILE_SERVER = "web1"
-STATUSES = [
-    ("incomplete", "The job is missing an input or a conversion."),
-    ("ready", "The job is complete and waits to be started."),
-    ("created", "The job was created."),
-    ("pending", "The job waits for its input."),
-    ("downloading", "The input is being downloaded."),
-    ("queued", "The job waits for a converter."),
-    ("processing", "The file is being converted."),
-    ("completed", "The file has been successfully converted."),
-    ("failed", "The conversion failed."),
-    ("canceled", "The job was canceled."),
-]
-STATUS_INFO = dict(STATUSES)
-#: Error codes the simulator uses in ``errors[]`` (clients switch on the code).
-CODE_INPUT_INVALID = 1002
-CODE_CONVERSION_FAILED = 5001
 
 
 @dataclass
@@ -121,29 +101,20 @@ class OnlineConvertSimulator(Simulator):
 
     def __init__(self, *, credits: int | None = None, max_concurrent: int | None = None,
                  retry_after: float = 1.0, **options):
-        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-        self._api_key = "".join(secrets.choice(alphabet) for _ in range(32))
         self.credits = credits
         self.max_concurrent = max_concurrent
         self.retry_after = retry_after
         #: Every callback delivery: (url, status code or error text, job status code).
         self.callbacks_sent: list[tuple[str, Any, str]] = []
-        self._callback_stop = threading.Event()
-        self._callback_thread: threading.Thread | None = None
         super().__init__(**options)
 
+    def new_credentials(self) -> dict[str, str]:
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return {"api_key": "".join(secrets.choice(alphabet) for _ in range(32))}
+
     @property
-    def credentials(self) -> dict[str, str]:
-        return {"api_key": self._api_key}
-
-    def make_provider(self):
-        from ..providers.onlineconvert import OnlineConvert
-
-        return OnlineConvert(self._api_key, base_url=f"{self.base_url}/v2", simulator=True, poll_interval=0.2)
-
-    def stop(self) -> None:
-        self._callback_stop.set()
-        super().stop()
+    def provider_base_url(self) -> str:
+        return f"{self.base_url}/v2"
 
     # -- test hooks ------------------------------------------------------------------
     def corrupt_output(self, job_id: str, index: int = 0) -> None:
@@ -155,10 +126,7 @@ class OnlineConvertSimulator(Simulator):
         job.outputs[index].corrupt = True
 
     # -- the app --------------------------------------------------------------------
-    def create_app(self) -> Flask:
-        app = Flask(f"docconvert-sim-{self.name}")
-        app.url_map.strict_slashes = False
-        mark_as_simulator(app, self.name)
+    def add_routes(self, app: Flask) -> None:
         for prefix, tag in (("/v2", "v2"), ("", "legacy")):
             app.add_url_rule(f"{prefix}/jobs", f"create_{tag}", self._create_job, methods=["POST"])
             app.add_url_rule(f"{prefix}/jobs", f"list_{tag}", self._list_jobs, methods=["GET"])
@@ -175,28 +143,40 @@ class OnlineConvertSimulator(Simulator):
         app.add_url_rule("/v2/dl/<server>/download-file/<output_id>/<path:filename>", "download", self._download,
                          methods=["GET"])
 
-        @app.errorhandler(404)
-        def not_found(_):
-            return _error(404, "Not found")
+    def expire_for(self, request) -> str | None:
+        """Age a completed job's outputs past the retention (a running job does not expire)."""
+        if request.method != "GET":
+            return None
+        parts = request.path.strip("/").split("/")
+        if "download-file" in parts:
+            found = self._find_output(parts[parts.index("download-file") + 1])
+            job = found[0] if found else None
+        elif "jobs" in parts and len(parts) > parts.index("jobs") + 1:
+            job = self.jobs.get(parts[parts.index("jobs") + 1])
+        else:
+            job = None
+        if job is None or job.deleted or self._refresh(job) != "completed" or not job.outputs:
+            return None
+        with self.lock:
+            for output in job.outputs:
+                output.created_at = min(output.created_at, self.clock() - RETENTION - 1)
+        return job.id
 
-        @app.errorhandler(405)
-        def not_allowed(_):
-            return _error(405, "Method not allowed")
-
-        return app
+    def error_response(self, status: int, message: str) -> Response:
+        return _error(status, message)
 
     @property
     def server(self) -> str:
-        return f"{self.base_url}/v2/dl/{FILE_SERVER}"
+        return f"{self.base_url}/v2/dl/{protocol.FILE_SERVER}"
 
     # -- auth -------------------------------------------------------------------------
     def _key_ok(self) -> bool:
-        key = request.headers.get("X-Oc-Api-Key") or request.headers.get("X-Api2convert-Api-Key")
-        return bool(key) and secrets.compare_digest(key, self._api_key)
+        key = _header(protocol.API_KEY_HEADERS)
+        return bool(key) and secrets.compare_digest(key, self._credentials["api_key"])
 
     @staticmethod
     def _token_ok(job: OCJob) -> bool:
-        token = request.headers.get("X-Oc-Token") or request.headers.get("X-Api2convert-Token")
+        token = _header(protocol.TOKEN_HEADERS)
         return bool(token) and secrets.compare_digest(token, job.token)
 
     def _job_for(self, job_id: str, *, token_allowed: bool) -> OCJob | Response:
@@ -239,7 +219,8 @@ class OnlineConvertSimulator(Simulator):
         )
         with self.lock:
             self.jobs[job.id] = job
-        self._watch_callbacks(job)
+        if job.callback:
+            self.notify_in_background()
         return jsonify(self._job_json(job)), 201
 
     def _list_jobs(self):
@@ -274,7 +255,8 @@ class OnlineConvertSimulator(Simulator):
             job.process = True
             self._start_if_ready(job)
         job.modified_at = self.clock()
-        self._watch_callbacks(job)
+        if job.callback:
+            self.notify_in_background()
         return jsonify(self._job_json(job))
 
     def _delete_job(self, job_id: str):
@@ -287,11 +269,7 @@ class OnlineConvertSimulator(Simulator):
             job.code_at_deletion = code if code in ("completed", "failed") else "canceled"
             job.deleted = True
             job.modified_at = self.clock()
-            for _, _, engine_id in job.engine_jobs:
-                try:
-                    self.engine.delete(engine_id)
-                except DocconvertError:
-                    pass
+            self.discard([engine_id for _, _, engine_id in job.engine_jobs])
         return jsonify(self._job_json(job))
 
     def _list_outputs(self, job_id: str):
@@ -320,7 +298,7 @@ class OnlineConvertSimulator(Simulator):
         return _error(422, "The simulator takes inputs by upload only: POST the file to the job's server")
 
     def _statuses(self):
-        return jsonify([{"code": code, "info": info} for code, info in STATUSES])
+        return jsonify([{"code": code, "info": info} for code, info, _state in protocol.STATUSES])
 
     def _conversions(self):
         targets = sorted({dst for conv, _src, dst in self.engine.registry.pairs() if conv.task == "convert"})
@@ -372,10 +350,9 @@ class OnlineConvertSimulator(Simulator):
             data = data[:-1] + bytes([data[-1] ^ 0xFF]) if data else b"\x00"
         with self.lock:
             output.downloads += 1
-        headers = {"Content-Disposition": f'attachment; filename="{output.filename}"'}
         if encoding == "base64":
-            return Response(base64.b64encode(data), content_type="text/plain; charset=us-ascii", headers=headers)
-        return Response(data, content_type=output.content_type, headers=headers)
+            return file_response(base64.b64encode(data), output.filename, content_type="text/plain; charset=us-ascii")
+        return file_response(data, output.filename, content_type=output.content_type)
 
     def _find_output(self, output_id: str) -> tuple[OCJob, OCOutput] | None:
         for job in list(self.jobs.values()):
@@ -387,20 +364,24 @@ class OnlineConvertSimulator(Simulator):
 
     # -- the state machine -------------------------------------------------------------
     def _start_if_ready(self, job: OCJob) -> None:
-        if job.started_at is not None or not job.process or not job.inputs or not job.conversions:
-            return
-        job.started_at = self.clock()
-        for conversion in job.conversions:
+        with self.lock:
+            if job.started_at is not None or not job.process or not job.inputs or not job.conversions:
+                return
+            started, errors = [], []
+            for conversion in job.conversions:
+                for item in job.inputs:
+                    try:
+                        started.append((conversion["id"], item.id, self._engine_submit(conversion, item)))
+                    except DocconvertError as exc:
+                        errors.append({
+                            "source": "conversion", "id_source": conversion["id"],
+                            "code": protocol.CODE_CONVERSION_FAILED, "message": str(exc), "details": {},
+                        })
+            # Readers do not take the lock: they must never see a started job without its conversions.
+            job.engine_jobs, job.start_errors = started, errors
+            job.started_at = self.clock()
             for item in job.inputs:
-                try:
-                    job.engine_jobs.append((conversion["id"], item.id, self._engine_submit(conversion, item)))
-                except DocconvertError as exc:
-                    job.start_errors.append({
-                        "source": "conversion", "id_source": conversion["id"],
-                        "code": CODE_CONVERSION_FAILED, "message": str(exc), "details": {},
-                    })
-        for item in job.inputs:
-            item.data = None  # the engine has its own copy now
+                item.data = None  # the engine has its own copy now
 
     def _engine_submit(self, conversion: dict[str, Any], item: OCInput) -> str:
         data = item.data or b""
@@ -408,17 +389,10 @@ class OnlineConvertSimulator(Simulator):
         target = normalize(str(conversion["target"]))
         options = dict(conversion.get("options") or {})
         task = "ocr" if options.pop("ocr", False) else "convert"
-        engine_options = {}
         if task == "ocr":
             language = options.pop("language", "eng")
-            engine_options["lang"] = "+".join(language) if isinstance(language, list) else str(language)
-        converter = self.engine.registry.find(task, fmt, target)
-        if converter is None:
-            raise DocconvertError(f"cannot convert {fmt} to {target}" + (" with OCR" if task == "ocr" else ""))
-        known = {option.name for option in converter.options}
-        engine_options.update({k: v for k, v in options.items() if k in known})
-        source = Source(name=item.filename, format=fmt, data=data)
-        return self.engine.submit(ConversionRequest(source, target, task, engine_options))
+            options["lang"] = "+".join(language) if isinstance(language, list) else str(language)
+        return self.start_conversion(task, fmt, target, data, item.filename, options)
 
     def _status_code(self, job: OCJob) -> str:
         if job.deleted:
@@ -427,11 +401,10 @@ class OnlineConvertSimulator(Simulator):
             if not job.inputs or not job.conversions:
                 return "incomplete"
             return "ready"
-        records = [self.engine.get(engine_id) for _, _, engine_id in job.engine_jobs]
-        states = [r.status for r in records]
-        if any(s in ("queued", "processing") for s in states):
-            overall = "processing" if any(s != "queued" for s in states) else "queued"
-        else:
+        engine_ids = [engine_id for _, _, engine_id in job.engine_jobs]
+        overall = self.engine_outcome(engine_ids)
+        if overall not in ("queued", "processing"):  # some conversions may have failed: the job decides
+            records = [self.engine.get(engine_id) for engine_id in engine_ids]
             succeeded = [r for r in records if r.status == "completed" and r.outputs]
             failed = bool(job.start_errors) or len(succeeded) < len(records)
             if not succeeded or (failed and job.fail_on_conversion_error):
@@ -467,7 +440,7 @@ class OnlineConvertSimulator(Simulator):
     def _output_status(self, job: OCJob, output: OCOutput) -> str:
         if job.deleted:
             return "disabled"
-        if self.clock() - output.created_at > RETENTION:
+        if self.older_than(output.created_at, RETENTION):
             return "expired"
         if output.downloads >= DOWNLOAD_LIMIT:
             return "overuse"
@@ -482,10 +455,10 @@ class OnlineConvertSimulator(Simulator):
             record = self.engine.get(engine_id)
             for text in record.errors or ([record.message] if record.status != "completed" else []):
                 problems.append({"source": "conversion", "id_source": conversion_id,
-                                 "code": CODE_CONVERSION_FAILED, "message": text, "details": {}})
+                                 "code": protocol.CODE_CONVERSION_FAILED, "message": text, "details": {}})
             if record.status == "completed" and not record.outputs:
                 problems.append({"source": "conversion", "id_source": conversion_id,
-                                 "code": CODE_CONVERSION_FAILED,
+                                 "code": protocol.CODE_CONVERSION_FAILED,
                                  "message": "; ".join(record.warnings) or "no output was produced", "details": {}})
             for text in record.warnings:
                 warnings.append({"source": "conversion", "id_source": conversion_id, "code": 0,
@@ -516,7 +489,7 @@ class OnlineConvertSimulator(Simulator):
             "id": job.id,
             "token": job.token,
             "type": "job",
-            "status": {"code": code, "info": STATUS_INFO[code]},
+            "status": {"code": code, "info": protocol.STATUS_INFO[code]},
             "errors": errors,
             "warnings": warnings,
             "process": job.process,
@@ -542,8 +515,7 @@ class OnlineConvertSimulator(Simulator):
             if recent >= self.credits:
                 return _error(402, f"Your {self.credits} conversion credits for the last 24 hours are used up")
         if self.max_concurrent is not None:
-            running = sum(1 for j in jobs if not j.deleted and self._status_code(j) in
-                          ("incomplete", "ready", "queued", "processing", "downloading", "pending"))
+            running = sum(1 for j in jobs if not j.deleted and self._status_code(j) in protocol.RUNNING_CODES)
             if running >= self.max_concurrent:
                 response = _error(429, f"Too many concurrent conversions (limit {self.max_concurrent})")
                 response.headers["Retry-After"] = f"{self.retry_after:g}"
@@ -558,33 +530,20 @@ class OnlineConvertSimulator(Simulator):
         return None
 
     # -- callbacks -------------------------------------------------------------------
-    def _watch_callbacks(self, job: OCJob) -> None:
-        if not job.callback:
-            return
-        with self.lock:
-            if self._callback_thread is None or not self._callback_thread.is_alive():
-                self._callback_thread = threading.Thread(
-                    target=self._deliver_callbacks, name=f"sim-{self.name}-callbacks", daemon=True
-                )
-                self._callback_thread.start()
-
-    def _deliver_callbacks(self) -> None:
-        session = requests.Session()
-        while not self._callback_stop.wait(0.05):
-            for job in list(self.jobs.values()):
-                if not job.callback or job.deleted:
-                    continue
-                try:
-                    document = self._job_json(job)
-                except DocconvertError:
-                    continue
-                code = document["status"]["code"]
-                terminal = code in ("completed", "failed", "canceled")
-                if code == job.last_notified or not (terminal or job.notify_status):
-                    continue
-                job.last_notified = code
-                self._post_callback(session, job.callback, document, code)
-        session.close()
+    def deliver_notifications(self, session: requests.Session) -> None:
+        for job in list(self.jobs.values()):
+            if not job.callback or job.deleted:
+                continue
+            try:
+                document = self._job_json(job)
+            except DocconvertError:
+                continue
+            code = document["status"]["code"]
+            terminal = code in ("completed", "failed", "canceled")
+            if code == job.last_notified or not (terminal or job.notify_status):
+                continue
+            job.last_notified = code
+            self._post_callback(session, job.callback, document, code)
 
     def _post_callback(self, session: requests.Session, url: str, document: dict, code: str) -> None:
         for attempt in range(3):  # the service retries 5xx and timeouts; 4xx is final
@@ -627,9 +586,14 @@ def _input_json(item: OCInput) -> dict[str, Any]:
 
 
 def _error(status: int, message: str) -> Response:
-    response = jsonify(message=message)
+    response = jsonify(protocol.error_body(message))
     response.status_code = status
     return response
+
+
+def _header(names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` the request carries."""
+    return next((request.headers[name] for name in names if request.headers.get(name)), None)
 
 
 __all__ = ["OCJob", "OCOutput", "OnlineConvertSimulator"]
