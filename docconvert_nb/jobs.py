@@ -39,6 +39,8 @@ from .util import format_seconds
 log = logging.getLogger(__name__)
 
 ChangeCallback = Callable[["Job"], None]
+#: Events kept in ``Job.history`` (the oldest are dropped beyond this).
+HISTORY_LIMIT = 200
 DoneCallback = Callable[["Job"], None]
 
 _renderer: Callable[..., dict] | None = None
@@ -117,6 +119,9 @@ class Job:
         self.errors: list[str] = []
         self.warnings: list[str] = []
         self.progress: float | None = None
+        #: What happened to the job, oldest first: ``(time, event)``, e.g. state changes and
+        #: the provider's notes on the way ("retrying after a 502 (2 of 5)").
+        self.history: list[tuple[datetime, str]] = [(self.submitted_at, f"{self.status}: {self.message}")]
         self.saved: list[Path] = []
         #: True when the job completed at once from an earlier identical job's result (see ``cache=``).
         self.cached = False
@@ -216,10 +221,15 @@ class Job:
         with self._lock:
             before = self._state_key()
             new = snapshot.status
+            if snapshot.note:  # a remark on the way: in the history, and the message while it is news
+                self._remember(snapshot.note)
+                if new is None and not self.status.is_terminal:
+                    self.message = snapshot.note
             if new is not None and new != self.status:
                 if self.status.can_become(new):
                     self.status = new
                     self.message = snapshot.message or new.description
+                    self._remember(f"{new}: {self.message}")
                 else:
                     log.debug("job %s: ignoring %s after %s", self.id, new, self.status)
             elif snapshot.message and new is not None:
@@ -269,6 +279,11 @@ class Job:
         for callback in callbacks:
             _run_done_callback(callback, self)
 
+    def _remember(self, event: str) -> None:
+        if not self.history or self.history[-1][1] != event:
+            self.history.append((_now(), event))
+            del self.history[:-HISTORY_LIMIT]
+
     def _local_time(self, moment: datetime) -> datetime:
         """A provider's timestamp kept between submission and now, so a skewed service clock
         cannot make ``elapsed`` negative or longer than the job has existed."""
@@ -282,6 +297,7 @@ class Job:
             tuple(o.availability for o in self.outputs),
             len(self.errors),
             len(self.warnings),
+            len(self.history),
             self.progress,
             self.id,
         )
@@ -292,6 +308,7 @@ class Job:
             if self.status == JobStatus.SUBMITTING:
                 self.status = JobStatus.QUEUED
                 self.message = JobStatus.QUEUED.description
+                self._remember(f"{self.status}: {self.message} (id {job_id})")
             self.version += 1
         self._notify()
 
@@ -445,6 +462,7 @@ class Job:
                 "errors": list(self.errors),
                 "warnings": list(self.warnings),
                 "progress": self.progress,
+                "history": [(moment.isoformat(timespec="seconds"), event) for moment, event in self.history],
                 "cached": self.cached,
             }
 

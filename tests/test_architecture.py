@@ -8,12 +8,7 @@ since they never run.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
-
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "docconvert_nb"
 
@@ -131,32 +126,3 @@ def test_the_job_model_knows_nothing_of_widgets_and_providers_nothing_of_noteboo
     for importer, imported, line in package_imports():
         if layer_of(importer) in ("foundation", "engine", "providers", "job model"):
             assert not imported.startswith(("notebook", "magics")), f"{importer}:{line} imports {imported}"
-
-
-BLOCKED = ("flask", "werkzeug", "img2table", "cv2", "polars", "docx", "pptx", "msoffcrypto", "distributed", "dask",
-           "camelot", "pdfplumber", "tesserocr", "ipywidgets", "IPython", "matplotlib")
-
-
-@pytest.mark.slow
-def test_every_provider_module_imports_on_a_core_install():
-    """`pip install docconvert_nb` without extras: the optional packages are absent."""
-    script = textwrap.dedent(f"""
-        import importlib, pkgutil, sys
-        BLOCKED = {BLOCKED!r}
-
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in BLOCKED:
-                    raise ImportError(f"{{name}} is blocked (not in a core install)")
-
-        sys.meta_path.insert(0, Block())
-        import docconvert_nb as dc
-        import docconvert_nb.providers as providers
-        for info in pkgutil.iter_modules(providers.__path__):
-            importlib.import_module(f"docconvert_nb.providers.{{info.name}}")
-        import docconvert_nb.api, docconvert_nb.jobs, docconvert_nb.tracker, docconvert_nb.testing
-        print("imported", sorted(m for m in sys.modules if m.startswith("docconvert_nb.providers.")))
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "docconvert_nb.providers.convertapi" in result.stdout

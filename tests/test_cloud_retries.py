@@ -99,3 +99,28 @@ def test_a_download_that_fails_its_checksum_is_fetched_once_more():
                           path="/download-file/")
         assert job.outputs[0].read() == first  # corrupted once: fetched again, and right
         assert sim.faults.injected["corrupt"] == 1
+
+
+def test_a_job_says_it_is_retrying_and_keeps_it_in_its_history():
+    with dc.simulate("groupdocs") as sim:
+        provider = sim.provider
+        provider.http.configure_retries(5, backoff=0.01)
+        sim.faults.fail(502, path="/v2.0/conversion/async", method="GET", times=2)
+        job = dc.convert(image_bytes(), "pdf", provider=provider, name="a.png").wait(timeout=60)
+        events = [event for _, event in job.history]
+        assert "retrying after a 502 (1 of 5)" in events and "retrying after a 502 (2 of 5)" in events
+        assert events[-1].startswith("completed") and job.to_dict()["history"][-1][1] == events[-1]
+
+
+def test_a_note_shows_as_the_message_while_the_job_runs():
+    from docconvert_nb.testing import ScriptedProvider
+
+    scripted = ScriptedProvider()
+    job = scripted.wait_submitted(dc.convert(image_bytes(), "pdf", provider=scripted, name="a.png"))
+    scripted.start(job)
+    scripted.report(job, None, note="retrying after a 429 (1 of 5)")
+    assert job.status is dc.JobStatus.PROCESSING and job.message == "retrying after a 429 (1 of 5)"
+    scripted.complete(job)
+    assert job.message != "retrying after a 429 (1 of 5)"
+    assert [event.split(":")[0] for _, event in job.history] == [
+        "submitting", "queued", "processing", "retrying after a 429 (1 of 5)", "completed"]
