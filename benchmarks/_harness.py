@@ -288,6 +288,8 @@ def fmt(value: float | None, unit: str = "") -> str:
         return "—"
     if unit == "B":
         return f"{value / 1e6:.3g} MB"
+    if unit == "×":
+        return f"{value:.3g}×"
     if unit == "s" and abs(value) < 0.1:
         return f"{value * 1000:.3g} ms"
     text = f"{value:.3g}" if abs(value) < 1e6 else f"{value:,.0f}"
