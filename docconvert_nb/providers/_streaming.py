@@ -35,12 +35,20 @@ from typing import IO, Any, Collection, Iterable
 
 #: Outside strings: the bytes that change the structure.
 _STRUCTURE = re.compile(rb'[{}\[\]:,"]')
-#: Inside a string: where it may end or an escape starts.
-_STRING_STOP = re.compile(rb'["\\]')
 _WHITESPACE = b" \t\r\n"
 #: JSON escapes allowed inside a base64 string: ``\/`` is a base64 character, the others wrap lines.
 _BASE64_ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b""}
 _PLACEHOLDER = "\u0000docconvert-stream:{}"
+
+
+def _string_stop(chunk: bytes, pos: int) -> int:
+    """Inside a string: where it may end (a quote) or an escape starts (a backslash); -1 if neither.
+
+    Two ``bytes.find`` calls (memchr speed) rather than a regex: this runs over every byte of the results.
+    """
+    quote = chunk.find(b'"', pos)
+    backslash = chunk.find(b"\\", pos, quote if quote >= 0 else len(chunk))
+    return backslash if backslash >= 0 else quote
 
 
 class StreamingJsonError(ValueError):
@@ -214,11 +222,10 @@ class Base64JsonSink:
             pos += 1
             if pos >= len(chunk):
                 return pos
-        match = _STRING_STOP.search(chunk, pos)
-        if match is None:
+        at = _string_stop(chunk, pos)
+        if at < 0:
             self._keep_string(chunk[pos:])
             return len(chunk)
-        at = match.start()
         self._keep_string(chunk[pos:at + 1])
         if chunk[at:at + 1] == b"\\":
             self._escape = True
@@ -248,11 +255,10 @@ class Base64JsonSink:
     def _scan_field(self, chunk: bytes, pos: int) -> int:
         """Inside a base64 value: decode up to the closing quote."""
         field = self._field
-        match = _STRING_STOP.search(chunk, pos)
-        if match is None:
+        at = _string_stop(chunk, pos)
+        if at < 0:
             field.write(chunk[pos:])
             return len(chunk)
-        at = match.start()
         field.write(chunk[pos:at])
         if chunk[at:at + 1] == b'"':
             decoded = field.close()
