@@ -46,6 +46,7 @@ KNOWN_RUNS: dict[str, dict[str, list[list[str]]]] = {
         "RUNS": [["robustness"], ["icdar", "--mode", "pdf"], ["icdar", "--mode", "png"]],
         "QUICK_RUNS": [["robustness", "--limit", "2"]],
     },
+    "bench_dask": {"QUICK_RUNS": [["--jobs", "100"]]},
 }
 
 
@@ -150,6 +151,13 @@ def markdown_section(results: list[dict], runs: list[dict], command: str, starte
         for text in data.get("notes") or []:
             lines.append(f"- {text}")
         lines.append("")
+    reported = {data["benchmark"] for data in results} | {Path(data["_file"]).stem.split(".")[0] for data in results}
+    for run in runs:
+        if run["exit"] == 0 and run["benchmark"].removeprefix("bench_") not in reported \
+                and run["benchmark"] not in reported:
+            lines.append(f"- `{run['command']}` ran ({run['seconds']:.0f} s) but wrote no JSON; "
+                         "its figures are in `results/run.log`")
+    lines.append("")
     failed = [r for r in runs if r["exit"] != 0]
     if failed:
         lines.append("Did not finish: " + ", ".join(f"`{r['command']}` ({r['exit']})" for r in failed))

@@ -37,7 +37,18 @@ from typing import Any, Callable, Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED = ROOT.parent / "shared"
+
+def _shared() -> Path:
+    """The shared data folder: ../shared of the checkout (or of the folder holding a worktree)."""
+    if os.environ.get("DOCCONVERT_SHARED"):
+        return Path(os.environ["DOCCONVERT_SHARED"])
+    for candidate in (ROOT.parent / "shared", ROOT.parent.parent / "shared"):
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared"
+
+
+SHARED = _shared()
 
 
 # -- the machine ------------------------------------------------------------------------
@@ -287,7 +298,7 @@ def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
     if unit == "B":
-        return f"{value / 1e6:.3g} MB"
+        return f"{value / 1e6:.3g} MB" if abs(value) >= 1e6 else f"{value / 1e3:.3g} kB"
     if unit == "×":
         return f"{value:.3g}×"
     if unit == "s" and abs(value) < 0.1:
