@@ -89,6 +89,16 @@ def test_bad_bodies_raise_and_leave_no_files_behind(tmp_path, body, message):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_that_breaks_off_can_be_discarded(tmp_path):
+    sink = Base64JsonSink({"data"}, tmp_path)
+    sink.write(b'{"results": [{"data": "' + base64.b64encode(os.urandom(3000)))
+    assert len(list(tmp_path.iterdir())) == 1
+    sink.discard()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(StreamingJsonError, match="already failed"):
+        sink.write(b'"}]}')
+
+
 def test_a_body_big_for_another_reason_is_refused(tmp_path):
     body = json.dumps({"data": "QUJD", "text": "x" * 5000}).encode()
     with pytest.raises(StreamingJsonError, match="more than 1000 bytes"):

@@ -112,7 +112,8 @@ class Base64JsonSink:
     ``max_text``: the most bytes of the *rest* of the document kept in memory;
     more raises :class:`StreamingJsonError` (a body that is big for another
     reason is refused, never held whole).
-    On any error every file written so far is removed.
+    On any error every file written so far is removed; call :meth:`discard`
+    when the body stops arriving (a broken download) to do the same.
     """
 
     def __init__(self, keys: Collection[str], directory: str | os.PathLike | None = None, *,
@@ -156,6 +157,10 @@ class Base64JsonSink:
         except BaseException:
             self._abort()
             raise
+
+    def discard(self) -> None:
+        """Remove every file decoded so far (the download broke off, or the caller gives up)."""
+        self._abort()
 
     def _substitute(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         return {key: self._decoded.get(value, value) if key in self.keys and isinstance(value, str) else value
