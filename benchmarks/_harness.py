@@ -93,7 +93,8 @@ def describe_machine(info: Mapping[str, Any] | None = None) -> str:
 
 # -- timing ----------------------------------------------------------------------------
 
-def interleave(candidates: Mapping[str, Callable[[], Any]], rounds: int, *, warmup: int = 0) -> dict[str, list[float]]:
+def interleave(candidates: Mapping[str, Callable[[], Any]], rounds: int, *, warmup: int = 0,
+               verbose: bool = True) -> dict[str, list[float]]:
     """Run each candidate ``rounds`` times, alternating ABBA, and return name → wall seconds per run.
 
     Alternating spreads the load of a shared machine over all candidates alike;
@@ -110,6 +111,9 @@ def interleave(candidates: Mapping[str, Callable[[], Any]], rounds: int, *, warm
             start = time.perf_counter()
             candidates[name]()
             times[name].append(time.perf_counter() - start)
+            if verbose:
+                print(f"  round {index + 1}/{rounds}  {name:<24} {times[name][-1]:8.2f} s   (load {load()[0]})",
+                      flush=True)
     return times
 
 

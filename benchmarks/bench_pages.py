@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import SHARED, Report, median, parse_args  # noqa: E402
+from benchmarks._harness import SHARED, Report, load, median, parse_args  # noqa: E402
 
 QUICK_RUNS = [["--quick"]]
 TIMEOUT = 600
@@ -116,6 +116,9 @@ def main(argv=None) -> int:
                     else:
                         rendered = ours(provider, pdf, args.dpi, pages, counts[pdf]) if counts[pdf] else 0
                     per_doc[pdf.name][name].append((time.perf_counter() - start, rendered))
+            spent = {tool: sum(runs[tool][index][0] for runs in per_doc.values()) for tool in ("pdftoppm", "ours")}
+            print(f"  round {index + 1}/{rounds}: pdftoppm {spent['pdftoppm']:.1f} s, ours {spent['ours']:.1f} s "
+                  f"over {len(documents)} documents (load {load()[0]})", flush=True)
         provider.close()
 
     # s/page over the documents both rendered (same pages), per round, then the median of rounds
