@@ -157,7 +157,8 @@ def markdown_section(results: list[dict], runs: list[dict], command: str, starte
                 and run["benchmark"] not in reported:
             lines.append(f"- `{run['command']}` ran ({run['seconds']:.0f} s) but wrote no JSON; "
                          "its figures are in `results/run.log`")
-    lines.append("")
+    if lines[-1]:
+        lines.append("")
     failed = [r for r in runs if r["exit"] != 0]
     if failed:
         lines.append("Did not finish: " + ", ".join(f"`{r['command']}` ({r['exit']})" for r in failed))
