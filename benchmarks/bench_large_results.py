@@ -266,6 +266,8 @@ def main(argv=None) -> int:
             and fig(s, w, "peak_bytes") / size >= TARGET]
     report.note(f"over the {TARGET}× target: {', '.join(over)}" if over else f"every adapter under the {TARGET}× target")
     report.note("peak memory is the fetch's own: peak RSS during the fetch minus RSS before it, in a fresh process")
+    report.note(f"times: {rounds} fetch(es) per candidate, including the simulator building each body "
+                "(the same work for every candidate of a service), so they are noisy; the memory figures are not")
     report.details = {"size_bytes": size, "rounds": rounds,
                       "runs": {f"{s}/{w}": runs for (s, w), runs in measured.items()}}
     report.finish()
