@@ -1,0 +1,1 @@
+"""Benchmarks of docconvert_nb against its peers: ``python -m benchmarks`` runs them all."""
