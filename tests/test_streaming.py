@@ -135,3 +135,19 @@ def test_memory_stays_at_a_chunk_for_a_large_field(tmp_path):
     assert peak < 6 * len(encoded), f"peak {peak / 1e6:.1f} MB for a {decoded.size / 1e6:.0f} MB field"
     with decoded.path.open("rb") as fh:
         assert fh.read(len(block)) == block
+
+
+def test_a_download_sent_again_starts_the_sink_over(tmp_path):
+    """HttpClient.download rewinds its sink (seek(0), truncate()) when a body breaks off half-way."""
+    payload = os.urandom(50_000)
+    body = json.dumps({"results": [{"data": base64.b64encode(payload).decode()}]}).encode()
+    sink = Base64JsonSink({"data"}, tmp_path)
+    sink.write(body[: len(body) // 2])  # the first attempt breaks off here
+    sink.seek(0)
+    sink.truncate()
+    assert list(tmp_path.iterdir()) == []  # what the broken attempt decoded is gone
+    sink.write(body)
+    [result] = sink.finish()["results"]
+    assert result["data"].path.read_bytes() == payload
+    with pytest.raises(OSError):
+        sink.seek(10)

@@ -162,6 +162,18 @@ class Base64JsonSink:
         """Remove every file decoded so far (the download broke off, or the caller gives up)."""
         self._abort()
 
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Only ``seek(0)``: start over for a download that is sent again (files so far removed)."""
+        if offset or whence:
+            raise OSError("a Base64JsonSink can only start over from the beginning")
+        self._abort()
+        type(self).__init__(self, self.keys, self.directory, max_text=self.max_text)
+        return 0
+
+    def truncate(self, size: int | None = None) -> int:
+        """Nothing to cut after :meth:`seek` ``(0)``: the sink holds nothing then."""
+        return 0
+
     def _substitute(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         return {key: self._decoded.get(value, value) if key in self.keys and isinstance(value, str) else value
                 for key, value in pairs}

@@ -19,7 +19,6 @@ import base64
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from ..outputs import Output
 from ..protocols import aspose as protocol
 from ..protocols.aspose import LANGUAGES
 from ..status import JobStatus
+from ._streaming import Base64JsonSink, DecodedFile, StreamingJsonError
 from .base import Capability, ConversionRequest, JobSnapshot
 from .cloud import CloudProvider, file_opener
 
@@ -41,7 +41,6 @@ API_PREFIX = protocol.API_PREFIX
 RETENTION = protocol.RETENTION
 SOURCE_IMAGES = protocol.SOURCE_IMAGES & IMAGE_FORMATS
 
-_WHITESPACE = re.compile(r"\s")
 #: Base64 is encoded/decoded in slices of this many bytes (a multiple of 3 and of 4).
 _CHUNK = 3 * 4 * 262144  # 3 MiB
 
@@ -130,6 +129,7 @@ class Aspose(CloudProvider):
         if task is not None and task.results is not None:
             # Already decoded: the cheap status call is enough to notice expiry or deletion.
             document = self._get_json(protocol.TASK_STATUS_ENDPOINT, job_id)
+            _drop_decoded(document)
             if document.get("taskStatus") == "NotExist":
                 return self._gone(job_id, document)
             return JobSnapshot(status=JobStatus.COMPLETED, outputs=self._outputs(task), warnings=list(task.warnings))
@@ -168,20 +168,27 @@ class Aspose(CloudProvider):
         return path
 
     def _get_json(self, family: str, job_id: str) -> dict[str, Any]:
-        """GET an OCRResponse, streamed to a spooled file first so the body is parsed from one copy."""
+        """GET an OCRResponse; each result's base64 ``data`` is decoded to a file as the body arrives.
+
+        A 200 MB result never sits in memory (neither as JSON text nor decoded):
+        the caller gets :class:`DecodedFile` objects in place of the strings and
+        must pass the document to :func:`_drop_decoded` when done with it.
+        """
         oauth = self.oauth()
 
         def send():
-            with tempfile.SpooledTemporaryFile(max_size=1 << 20, dir=self.cache) as spool:
+            sink = Base64JsonSink({"data"}, self.cache)
+            try:
                 self.http.download(
-                    f"{API_PREFIX}/{family}", spool, params={"id": job_id}, auth=oauth,
+                    f"{API_PREFIX}/{family}", sink, params={"id": job_id}, auth=oauth,
                     headers={"Accept": "application/json"},
                 )
-                spool.seek(0)
-                try:
-                    return json.load(spool)
-                except ValueError:
-                    raise ProviderError(f"{self.label} sent a non-JSON answer for task {job_id}") from None
+                return sink.finish()
+            except StreamingJsonError:
+                raise ProviderError(f"{self.label} sent a non-JSON answer for task {job_id}") from None
+            except BaseException:
+                sink.discard()
+                raise
 
         document = oauth.call(send)
         if not isinstance(document, dict):
@@ -190,6 +197,12 @@ class Aspose(CloudProvider):
 
     def _fetch(self, job_id: str, task: _Task) -> JobSnapshot:
         document = self._get_json(task.family, job_id)
+        try:
+            return self._read_answer(job_id, task, document)
+        finally:
+            _drop_decoded(document)
+
+    def _read_answer(self, job_id: str, task: _Task, document: dict[str, Any]) -> JobSnapshot:
         state = document.get("taskStatus")
         try:
             status = protocol.from_task_status(state)
@@ -229,10 +242,10 @@ class Aspose(CloudProvider):
                 name = f"{task.stem}-{index + 1}.{name.rsplit('.', 1)[1]}"
             used.add(name)
             path = folder / name
-            data = (item or {}).get("data") or ""
-            if not isinstance(data, str):
+            data = (item or {}).get("data")
+            if not isinstance(data, DecodedFile):
                 raise ProviderError(f"{self.label} sent a result that is not base64 text (task {job_id})")
-            _decode_to_file(data, path)
+            os.replace(data.path, path)
             decoded.append((name, fmt, path))
         return decoded
 
@@ -260,10 +273,12 @@ class Aspose(CloudProvider):
     def _recover(self, job_id: str) -> _Task | None:
         """A task submitted elsewhere (another process): find its family by asking each endpoint."""
         document = self._get_json(protocol.TASK_STATUS_ENDPOINT, job_id)
+        _drop_decoded(document)
         if document.get("taskStatus") in (None, "NotExist"):
             return None
         for family in protocol.RECOVERABLE_FAMILIES:
             probe = self._get_json(family, job_id)
+            _drop_decoded(probe)
             if probe.get("taskStatus") not in (None, "NotExist"):
                 task = _Task(family=family, stem=job_id[:8])
                 with self._lock:
@@ -336,20 +351,13 @@ def _task_id(text: str) -> str:
 
 # -- results --------------------------------------------------------------------------
 
-def _decode_to_file(data: str, path: Path) -> None:
-    """Decode base64 ``data`` into ``path`` slice by slice (never a second full copy in memory)."""
-    tmp = path.with_name(path.name + ".part")
-    step = _CHUNK // 3 * 4  # base64 characters per slice: a multiple of 4
-    try:
-        with tmp.open("wb") as out:
-            if _WHITESPACE.search(data):
-                data = "".join(data.split())  # line-wrapped base64: rare; worth one copy
-            for start in range(0, len(data), step):
-                out.write(base64.b64decode(data[start:start + step], validate=True))
-        os.replace(tmp, path)
-    except (ValueError, base64.binascii.Error):
-        tmp.unlink(missing_ok=True)
-        raise ProviderError(f"Aspose.OCR Cloud sent a result that is not valid base64 ({path.name})") from None
+def _drop_decoded(document: Any) -> None:
+    """Remove the files of an answer's decoded results that were not kept as outputs."""
+    results = document.get("results") if isinstance(document, dict) else None
+    for item in results if isinstance(results, list) else ():
+        data = item.get("data") if isinstance(item, dict) else None
+        if isinstance(data, DecodedFile):
+            data.path.unlink(missing_ok=True)
 
 
 __all__ = ["Aspose", "LANGUAGES"]
