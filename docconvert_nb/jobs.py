@@ -395,8 +395,13 @@ class Job:
         raise KeyError(f"no output named {index_or_name!r}; outputs: {[o.name for o in self.outputs]}")
 
     def save(self, directory: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
-        """Save every output into ``directory``; returns the written paths."""
-        return [out.save(directory, overwrite=overwrite) for out in self.outputs]
+        """Save every output into ``directory``; returns the written paths (the card links to them)."""
+        paths = [out.save(directory, overwrite=overwrite) for out in self.outputs]
+        with self._lock:
+            self.saved.extend(path for path in paths if path not in self.saved)
+            self.version += 1
+        self._notify()
+        return paths
 
     def to_dataframe(self, **options):
         """The job's recognized table(s) as pandas DataFrame(s) (see :func:`docconvert_nb.to_dataframe`)."""
@@ -623,6 +628,48 @@ class JobGroup(Sequence[Job]):
             if not job.status.is_terminal and job.provider.can_cancel and job.id:
                 job.cancel()
         return self
+
+    def retry_failed(self) -> "JobGroup":
+        """Submit every failed or canceled job again (same document, provider, options, ``save_to``).
+
+        Returns a new group of the new jobs (empty if none failed); this group
+        keeps the failed ones as they ended.
+        """
+        from .tracker import get_tracker  # the tracker sits on top of the job model
+
+        again = []
+        for job in self.failed:
+            retry = Job(job.request, job.provider, save_to=job.save_to)
+            again.append(get_tracker().track(retry))
+        name = f"{self.name} (retry)" if self.name else "retry"
+        return JobGroup(again, name=name)
+
+    def to_dataframe(self):
+        """One row per job: source, provider, task, target, status, elapsed (s), outputs, message, id.
+
+        The index numbers the jobs from 1, as the group's views do. ``message``
+        is the last error of a failed job, else its status message.
+        """
+        import pandas as pd
+
+        rows = []
+        for job in self.jobs:
+            with job._lock:
+                failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED) and job.errors
+                rows.append({
+                    "source": job.source_name,
+                    "provider": job.provider.name,
+                    "task": job.task,
+                    "target": job.target,
+                    "status": job.status.value,
+                    "elapsed": round(job.elapsed, 2),
+                    "outputs": [out.name for out in job.outputs],
+                    "message": job.errors[-1] if failed else job.message,
+                    "id": job.id,
+                })
+        columns = ["source", "provider", "task", "target", "status", "elapsed", "outputs", "message", "id"]
+        frame = pd.DataFrame(rows, columns=columns, index=pd.RangeIndex(1, len(rows) + 1, name="job"))
+        return frame
 
     def summary(self) -> str:
         counts = self.counts()

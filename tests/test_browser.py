@@ -1,24 +1,31 @@
-"""The quickstart notebook run in real JupyterLab by headless Chromium: the live job widget renders.
+"""Notebooks run in real JupyterLab by headless Chromium: live cards, final cards that survive saving
+and reopening, and the layout at 700 and 1400 px, light and dark.
 
 JupyterLab runs on 127.0.0.1 with a token and private config/data/runtime
-folders; Playwright drives Debian's ``/usr/bin/chromium`` (no browser is
-downloaded). The screenshot is kept in the test's temporary folder.
+folders, with its default settings (widget state is not saved); Playwright
+drives Debian's ``/usr/bin/chromium`` (no browser is downloaded).
+Screenshots are kept in the test's temporary folder (the path is printed).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
 
-from ._jupyterlab import JupyterLab
+from ._jupyterlab import SLOW_PROVIDER, JupyterLab
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "notebooks" / "01-quickstart.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,14 +35,21 @@ pytestmark = [
 ]
 
 
-def accept_kernel_dialog(page) -> None:
-    """Accept the preselected kernel if JupyterLab still asks which one to start."""
+def accept_kernel_dialog(page, accept: bool = True) -> None:
+    """Accept the preselected kernel (or choose "No Kernel") if JupyterLab asks which one to start."""
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
     try:
         dialog.wait_for(timeout=3_000)
     except Exception:  # no dialog: the kernel started by itself
         return
-    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    dialog.locator(".jp-Dialog-button.jp-mod-accept" if accept else ".jp-Dialog-button.jp-mod-reject").click()
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    notebook = new_notebook(cells=[new_code_cell(code) for code in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, str(path))
+    return path
 
 
 @pytest.fixture
@@ -47,43 +61,165 @@ def lab(tmp_path):
         yield server
 
 
-def test_quickstart_runs_in_jupyterlab_and_shows_a_completed_job(lab, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(90_000)
-            page.goto(lab.notebook_url(QUICKSTART.name))
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-            accept_kernel_dialog(page)
-            # Wait for the kernel before running, so "Run All" is not queued behind a dialog.
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-
-            job_card = page.locator(".docconvert-job-widget").first
-            expect(job_card.locator(".widget-html .docconvert-badge")).to_have_text("completed")
-            expect(job_card).to_contain_text("page.png")
-            expect(job_card).to_contain_text("page.pdf")
-            expect(job_card.locator("button", has_text="Preview")).to_be_enabled()
-            expect(job_card.locator("button", has_text="Delete")).to_be_enabled()
-
-            group_card = page.locator(".docconvert-group-widget").first
-            expect(group_card).to_contain_text("5 of 5 done")
-            expect(group_card.locator(".widget-html table tbody tr")).to_have_count(5)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-
-            # Preview through the widget's own button: the output shows up under the card.
-            job_card.locator("button", has_text="Preview").click()
-            expect(job_card.locator(".widget-output img").first).to_be_visible()
-
-            job_card.scroll_into_view_if_needed()
-            shot = tmp_path / "quickstart.png"
-            page.screenshot(path=str(shot), full_page=False)
-            assert shot.stat().st_size > 10_000
-            print(f"screenshot: {shot}")
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def open_notebook(browser, lab, name: str, width: int = 1400, *, kernel: bool = True):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.set_default_timeout(90_000)
+    page.goto(lab.notebook_url(name))
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    accept_kernel_dialog(page, accept=kernel)
+    if kernel:  # wait for the kernel before running, so "Run All" is not queued behind a dialog
+        page.wait_for_selector(IDLE)
+    return page
+
+
+def run_all(page) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def test_quickstart_runs_in_jupyterlab_and_shows_a_completed_job(lab, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    page = open_notebook(browser, lab, QUICKSTART.name)
+    run_all(page)
+    # once final, each card is the static card (what the saved notebook keeps), in the same output
+    job_card = page.locator(".jp-OutputArea-output .docconvert-job").first
+    expect(job_card.locator(".docconvert-badge").first).to_have_text("completed")
+    expect(job_card).to_contain_text("page.png")
+    expect(job_card).to_contain_text("page.pdf")
+    group_card = page.locator(".jp-OutputArea-output .docconvert-group").first
+    expect(group_card).to_contain_text("5/5 done")
+    expect(group_card.locator("table.docconvert-jobs tbody tr")).to_have_count(5)
+    page.wait_for_selector(IDLE)
+    expect(page.locator(".docconvert-job-widget, .docconvert-group-widget")).to_have_count(0)
+    expect(page.locator(".jp-OutputArea-output img").first).to_be_visible()  # the preview cell
+
+    job_card.scroll_into_view_if_needed()
+    shot = tmp_path / "quickstart.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+
+
+SAVED_CELLS = [
+    "import docconvert_nb as dc\n" + SLOW_PROVIDER,
+    "job = dc.convert(PNG, to='pdf', provider=SlowProvider(2.0), name='slow scan.png')\njob",
+    "group = dc.convert_many([PNG, PNG], to='pdf', provider=SlowProvider(2.5), name='two scans')\ngroup",
+    "await group\nprint('done', job.status)",
+]
+
+
+def test_a_saved_notebook_reopens_with_final_cards_after_the_kernel_stops(lab, browser, tmp_path):
+    """Run, wait, save from the UI, shut the kernel down, reopen (no kernel, then a new one): final cards."""
+    from playwright.sync_api import expect
+
+    write_notebook(lab.root_dir / "saved.ipynb", SAVED_CELLS)
+    page = open_notebook(browser, lab, "saved.ipynb")
+    run_all(page)
+    live = page.locator(".docconvert-job-widget").first
+    expect(live).to_contain_text("processing")  # live while it runs
+    expect(page.locator(".jp-OutputArea-output", has_text="done completed")).to_have_count(1)
+    page.wait_for_selector(IDLE)
+    expect(page.locator(".docconvert-job-widget, .docconvert-group-widget")).to_have_count(0)
+
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    page.keyboard.press("Control+s")
+    saved_path = lab.root_dir / "saved.ipynb"
+    expect(page.locator(".jp-mod-dirty")).to_have_count(0)
+    menu(page, "Kernel", "Shut Down Kernel")
+    page.wait_for_timeout(1_500)
+    page.close()
+
+    saved = json.loads(saved_path.read_text())
+    outputs = [o for cell in saved["cells"] for o in cell.get("outputs", [])]
+    assert not any(WIDGET_MIME in o.get("data", {}) for o in outputs)
+    assert "widgets" not in saved["metadata"]  # default settings: no widget state was saved
+
+    for with_kernel in (False, True):
+        lab.configure(start_kernel=with_kernel)
+        page = open_notebook(browser, lab, "saved.ipynb", kernel=with_kernel)
+        card = page.locator(".jp-OutputArea-output .docconvert-job").first
+        expect(card.locator(".docconvert-badge").first).to_have_text("completed")
+        expect(card).to_contain_text("result.pdf")
+        expect(card).to_contain_text("slow scan.png")
+        group = page.locator(".jp-OutputArea-output .docconvert-group").first
+        expect(group).to_contain_text("2/2 done")
+        page.wait_for_timeout(1_000)  # the widget manager has restored by now (it would say "model not found")
+        assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+        shot = tmp_path / f"reopened-{'kernel' if with_kernel else 'no-kernel'}.png"
+        page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
+        page.close()
+
+
+LAYOUT_CELLS = [
+    "import docconvert_nb as dc\n" + SLOW_PROVIDER,
+    "from pathlib import Path\n"
+    "scans = Path('scans'); scans.mkdir(exist_ok=True)\n"
+    "for n in range(1, 21):\n"
+    "    name = f'bad scan {n:02d}.png' if n % 3 == 0 else f'quarterly report {n:02d} with a very long name that goes on.png'\n"
+    "    (scans / name).write_bytes(PNG)\n"
+    "group = dc.convert_many(sorted(scans.glob('*.png')), to='pdf', provider=FlakySlowProvider(4.0), name='twenty scans')\n"
+    "group",
+    "running = dc.convert(PNG, to='pdf', provider=FlakySlowProvider(60.0), name='still running.png')\nrunning",
+]
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_group_and_job_cards_fit_700_and_1400_px(lab, browser, tmp_path, theme):
+    """No horizontal overflow, one-line rows with long names ellipsised, a 20-row page under 900 px."""
+    from playwright.sync_api import expect
+
+    write_notebook(lab.root_dir / "layout.ipynb", LAYOUT_CELLS)
+    lab.configure(theme=theme)
+    page = open_notebook(browser, lab, "layout.ipynb")
+    run_all(page)
+    expect(page.locator(".docconvert-group-widget table.docconvert-jobs tbody tr")).to_have_count(20)
+    expect(page.locator(".docconvert-job-widget .docconvert-indeterminate, "
+                        ".docconvert-job-widget .docconvert-bar-fill").first).to_be_visible()
+    page.wait_for_timeout(2_500)  # progress reported: percent, rate and time left appear
+    tag = theme.split()[-1].lower()
+    for width in (1400, 700):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(600)
+        group = page.locator(".docconvert-group-widget").first
+        group.scroll_into_view_if_needed()
+        metrics = group.evaluate("""(node) => {
+            const rows = [...node.querySelectorAll('table.docconvert-jobs tbody tr')].map(r => r.getBoundingClientRect().height);
+            const area = node.closest('.jp-OutputArea-output');
+            const table = node.querySelector('table.docconvert-jobs');
+            return {rows, tableHeight: table.getBoundingClientRect().height,
+                    overflow: area.scrollWidth - area.clientWidth, width: area.clientWidth};
+        }""")
+        assert metrics["overflow"] <= 1, (width, metrics)
+        assert max(metrics["rows"]) <= 26, (width, metrics["rows"])
+        assert metrics["tableHeight"] < 900, metrics
+        shot = tmp_path / f"group-{tag}-{width}.png"
+        page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
+        card = page.locator(".docconvert-job-widget").first
+        card.scroll_into_view_if_needed()
+        overflow = card.evaluate("(n) => { const a = n.closest('.jp-OutputArea-output'); "
+                                 "return a.scrollWidth - a.clientWidth; }")
+        assert overflow <= 1, (width, overflow)
+        shot = tmp_path / f"job-{tag}-{width}.png"
+        page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
+    expect(page.locator(".docconvert-job-widget .docconvert-progress-details").first).to_contain_text("left")
