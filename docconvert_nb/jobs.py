@@ -20,6 +20,7 @@ the hook set with :func:`set_renderer`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import threading
@@ -51,6 +52,20 @@ def set_renderer(renderer: Callable[..., dict] | None) -> None:
     """
     global _renderer
     _renderer = renderer
+
+
+_wait_reporter: Callable[[Any], Any] | None = None
+
+
+def set_wait_reporter(reporter: Callable[[Any], Any] | None) -> None:
+    """Install what shows progress while ``wait()`` blocks: ``reporter(job_or_group)`` returns a
+    context manager entered for the wait (the notebook layer installs a terminal one)."""
+    global _wait_reporter
+    _wait_reporter = reporter
+
+
+def _reporting(obj):
+    return _wait_reporter(obj) if _wait_reporter is not None else contextlib.nullcontext()
 
 
 def _now() -> datetime:
@@ -331,8 +346,9 @@ class Job:
         _check_timeout(timeout)
         finished = threading.Event()
         self.add_done_callback(lambda _job: finished.set())
-        if not finished.wait(timeout):
-            raise self._timeout(timeout)
+        with _reporting(self):
+            if not finished.wait(timeout):
+                raise self._timeout(timeout)
         return self.raise_for_status()
 
     async def wait_async(self, timeout: float | None = None) -> "Job":
@@ -585,8 +601,9 @@ class JobGroup(Sequence[Job]):
         _check_timeout(timeout)
         finished = threading.Event()
         self.add_done_callback(lambda _group: finished.set())
-        if not finished.wait(timeout):
-            raise self._timeout(timeout)
+        with _reporting(self):
+            if not finished.wait(timeout):
+                raise self._timeout(timeout)
         return self._check(raise_on_error)
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_error: bool = False) -> "JobGroup":

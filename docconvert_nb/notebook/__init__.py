@@ -122,6 +122,11 @@ def register(shell) -> None:
     for cls in (Job, JobGroup):
         formatter.for_type(cls, display)
     settle.install(shell)
+    if not in_kernel():  # a terminal IPython: wait() draws a progress line on stderr
+        from ..jobs import set_wait_reporter
+        from .terminal import report
+
+        set_wait_reporter(report)
 
 
 __all__ = [
