@@ -10,6 +10,7 @@ Screenshots are kept in the test's temporary folder (the path is printed).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -43,6 +44,17 @@ def accept_kernel_dialog(page, accept: bool = True) -> None:
     except Exception:  # no dialog: the kernel started by itself
         return
     dialog.locator(".jp-Dialog-button.jp-mod-accept" if accept else ".jp-Dialog-button.jp-mod-reject").click()
+
+
+def screenshot(page, path: Path, **options) -> Path:
+    """Take a screenshot; also copy it to ``$DOCCONVERT_NB_SCREENSHOTS`` when set (pytest rotates tmp folders)."""
+    page.screenshot(path=str(path), **options)
+    keep = os.environ.get("DOCCONVERT_NB_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+    print(f"screenshot: {path}")
+    return path
 
 
 def write_notebook(path: Path, cells: list[str]) -> Path:
@@ -112,10 +124,8 @@ def test_quickstart_runs_in_jupyterlab_and_shows_a_completed_job(lab, browser, t
     expect(page.locator(".jp-OutputArea-output img").first).to_be_visible()  # the preview cell
 
     job_card.scroll_into_view_if_needed()
-    shot = tmp_path / "quickstart.png"
-    page.screenshot(path=str(shot), full_page=False)
+    shot = screenshot(page, tmp_path / "quickstart.png")
     assert shot.stat().st_size > 10_000
-    print(f"screenshot: {shot}")
 
 
 SAVED_CELLS = [
@@ -163,9 +173,7 @@ def test_a_saved_notebook_reopens_with_final_cards_after_the_kernel_stops(lab, b
         expect(group).to_contain_text("2/2 done")
         page.wait_for_timeout(1_000)  # the widget manager has restored by now (it would say "model not found")
         assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
-        shot = tmp_path / f"reopened-{'kernel' if with_kernel else 'no-kernel'}.png"
-        page.screenshot(path=str(shot))
-        print(f"screenshot: {shot}")
+        screenshot(page, tmp_path / f"reopened-{'kernel' if with_kernel else 'no-kernel'}.png")
         page.close()
 
 
@@ -211,15 +219,11 @@ def test_group_and_job_cards_fit_700_and_1400_px(lab, browser, tmp_path, theme):
         assert metrics["overflow"] <= 1, (width, metrics)
         assert max(metrics["rows"]) <= 26, (width, metrics["rows"])
         assert metrics["tableHeight"] < 900, metrics
-        shot = tmp_path / f"group-{tag}-{width}.png"
-        page.screenshot(path=str(shot))
-        print(f"screenshot: {shot}")
+        screenshot(page, tmp_path / f"group-{tag}-{width}.png")
         card = page.locator(".docconvert-job-widget").first
         card.scroll_into_view_if_needed()
         overflow = card.evaluate("(n) => { const a = n.closest('.jp-OutputArea-output'); "
                                  "return a.scrollWidth - a.clientWidth; }")
         assert overflow <= 1, (width, overflow)
-        shot = tmp_path / f"job-{tag}-{width}.png"
-        page.screenshot(path=str(shot))
-        print(f"screenshot: {shot}")
+        screenshot(page, tmp_path / f"job-{tag}-{width}.png")
     expect(page.locator(".docconvert-job-widget .docconvert-progress-details").first).to_contain_text("left")
