@@ -184,15 +184,29 @@ LAYOUT_CELLS = [
     "for n in range(1, 21):\n"
     "    name = f'bad scan {n:02d}.png' if n % 3 == 0 else f'quarterly report {n:02d} with a very long name that goes on.png'\n"
     "    (scans / name).write_bytes(PNG)\n"
-    "group = dc.convert_many(sorted(scans.glob('*.png')), to='pdf', provider=FlakySlowProvider(4.0), name='twenty scans')\n"
-    "group",
-    "running = dc.convert(PNG, to='pdf', provider=FlakySlowProvider(60.0), name='still running.png')\nrunning",
+    "paths = sorted(scans.glob('*.png'))",
+    "finished = dc.convert_many(paths, to='pdf', provider=FlakySlowProvider(0.5), name='twenty scans, finished')\n"
+    "finished",
+    "await finished\nprint('finished')",
+    "running = dc.convert_many(paths, to='pdf', provider=FlakySlowProvider(90.0), name='twenty scans, running')\n"
+    "running",
+    "job = dc.convert(PNG, to='pdf', provider=FlakySlowProvider(90.0), name='still running.png')\njob",
 ]
+
+MEASURE = """(node) => {
+    const rows = [...node.querySelectorAll('table.docconvert-jobs tbody tr')].map(r => r.getBoundingClientRect().height);
+    const area = node.closest('.jp-OutputArea-output');
+    const table = node.querySelector('table.docconvert-jobs');
+    return {rows, tableHeight: table ? table.getBoundingClientRect().height : 0,
+            cardHeight: node.getBoundingClientRect().height,
+            overflow: area.scrollWidth - area.clientWidth, width: area.clientWidth};
+}"""
 
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_group_and_job_cards_fit_700_and_1400_px(lab, browser, tmp_path, theme):
-    """No horizontal overflow, one-line rows with long names ellipsised, a 20-row page under 900 px."""
+    """No horizontal overflow, one-line rows with long names ellipsised, a 20-row page under 900 px,
+    for a finished group (its static card), a running group and a running job (live widgets)."""
     from playwright.sync_api import expect
 
     write_notebook(lab.root_dir / "layout.ipynb", LAYOUT_CELLS)
@@ -200,30 +214,22 @@ def test_group_and_job_cards_fit_700_and_1400_px(lab, browser, tmp_path, theme):
     page = open_notebook(browser, lab, "layout.ipynb")
     run_all(page)
     expect(page.locator(".docconvert-group-widget table.docconvert-jobs tbody tr")).to_have_count(20)
-    expect(page.locator(".docconvert-job-widget .docconvert-indeterminate, "
-                        ".docconvert-job-widget .docconvert-bar-fill").first).to_be_visible()
-    page.wait_for_timeout(2_500)  # progress reported: percent, rate and time left appear
+    expect(page.locator(".jp-OutputArea-output .docconvert-group table.docconvert-jobs tbody tr")).to_have_count(20)
+    expect(page.locator(".docconvert-job-widget")).to_have_count(1)
+    page.wait_for_timeout(2_500)  # progress reported twice: percent, rate and time left appear
+    expect(page.locator(".docconvert-job-widget .docconvert-progress-details").first).to_contain_text("left")
     tag = theme.split()[-1].lower()
+    cards = {"finished": ".jp-OutputArea-output .docconvert-group", "running": ".docconvert-group-widget",
+             "job": ".docconvert-job-widget"}
     for width in (1400, 700):
         page.set_viewport_size({"width": width, "height": 1000})
-        page.wait_for_timeout(600)
-        group = page.locator(".docconvert-group-widget").first
-        group.scroll_into_view_if_needed()
-        metrics = group.evaluate("""(node) => {
-            const rows = [...node.querySelectorAll('table.docconvert-jobs tbody tr')].map(r => r.getBoundingClientRect().height);
-            const area = node.closest('.jp-OutputArea-output');
-            const table = node.querySelector('table.docconvert-jobs');
-            return {rows, tableHeight: table.getBoundingClientRect().height,
-                    overflow: area.scrollWidth - area.clientWidth, width: area.clientWidth};
-        }""")
-        assert metrics["overflow"] <= 1, (width, metrics)
-        assert max(metrics["rows"]) <= 26, (width, metrics["rows"])
-        assert metrics["tableHeight"] < 900, metrics
-        screenshot(page, tmp_path / f"group-{tag}-{width}.png")
-        card = page.locator(".docconvert-job-widget").first
-        card.scroll_into_view_if_needed()
-        overflow = card.evaluate("(n) => { const a = n.closest('.jp-OutputArea-output'); "
-                                 "return a.scrollWidth - a.clientWidth; }")
-        assert overflow <= 1, (width, overflow)
-        screenshot(page, tmp_path / f"job-{tag}-{width}.png")
-    expect(page.locator(".docconvert-job-widget .docconvert-progress-details").first).to_contain_text("left")
+        page.wait_for_timeout(800)
+        for name, selector in cards.items():
+            card = page.locator(selector).first
+            card.scroll_into_view_if_needed()
+            metrics = card.evaluate(MEASURE)
+            assert metrics["overflow"] <= 1, (name, width, metrics)
+            if metrics["rows"]:
+                assert max(metrics["rows"]) <= 26, (name, width, metrics["rows"])
+                assert metrics["tableHeight"] < 900 and metrics["cardHeight"] < 900 + 200, (name, metrics)
+            screenshot(page, tmp_path / f"{name}-{tag}-{width}.png")

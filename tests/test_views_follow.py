@@ -234,3 +234,36 @@ def test_pending_table_variable_says_what_to_do():
     assert not hasattr(pending, "shape")
     fail(job, "no table found")
     assert "no table found" in repr(pending)
+
+
+def test_job_progress_is_indeterminate_until_known_then_percent_rate_and_eta():
+    from docconvert_nb.notebook.widgets import JobWidget, ProgressClock, progress_details
+
+    job = scripted_job()
+    view = JobWidget(job, interval=0)
+    assert view.fraction == -1 and 'class="docconvert-indeterminate"' in view.bar.value  # queued: no fake share
+    job.provider.start(job)
+    assert view.fraction == -1 and "progress unknown" in view.bar.value
+    job.provider.start(job, progress=0.25)
+    assert view.fraction == 0.25 and 'class="docconvert-indeterminate"' not in view.bar.value and "25%" in view.bar.value
+    complete(job)
+    assert view.fraction == 1.0 and 'class="docconvert-indeterminate"' not in view.bar.value
+
+    now = [0.0]
+    clock = ProgressClock(lambda: now[0])
+    assert clock.estimate(0.2) == (None, None)
+    now[0] = 2.0
+    rate, left = clock.estimate(0.6)
+    assert rate == pytest.approx(0.2) and left == pytest.approx(2.0)
+    assert progress_details(0.6, rate, left) == "60% · 20%/s · ~2.0 s left"
+
+
+def test_wording_and_numbering_in_views():
+    provider = ScriptedProvider()
+    group = JobGroup([scripted_job(provider, name=f"p{n}.png") for n in range(3)], name="three")
+    text = html.group_text(group)
+    assert "#1 p0.png" in text and "#3 p2.png" in text  # numbered within the group, not the session
+    snapshot = {**html.snapshot(group[0]), "message": "Converting with ocr_document.", "task": "ocr"}
+    assert html.human_message(snapshot) == "Recognizing the text of p0.png (png → pdf)."
+    local = {**snapshot, "message": JobStatus.QUEUED.description, "provider_name": "embedded"}
+    assert "queue" not in html.human_message(local)

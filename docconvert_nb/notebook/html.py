@@ -138,8 +138,7 @@ def job_view(snapshot: dict[str, Any], position: int | None = None) -> dict[str,
         "source": _clean(snapshot["source"], 200),
         "message": message,
         "header_message": "" if message_repeated and status == JobStatus.FAILED.value else message,
-        "short_message": shorten(errors[-1] if errors and status == JobStatus.FAILED.value else message,
-                                 SHORT_MESSAGE_CHARS),
+        "short_message": shorten(_row_message(status, message, errors, snapshot["outputs"]), SHORT_MESSAGE_CHARS),
         "color": status_color(status),
         "bar_style": bar_style(status),
         "elapsed": snapshot["elapsed"],
@@ -154,6 +153,15 @@ def job_view(snapshot: dict[str, Any], position: int | None = None) -> dict[str,
         "warnings_more": warnings_more,
         "bar": job_bar(status, progress),
     }
+
+
+def _row_message(status: str, message: str, errors: list[str], outputs: list[dict]) -> str:
+    """What a one-line row says: the last error of a failed job, the outputs of a completed one."""
+    if errors and status == JobStatus.FAILED.value:
+        return errors[-1]
+    if status == JobStatus.COMPLETED.value and message == JobStatus.COMPLETED.description and outputs:
+        return ", ".join(_clean(o["name"], 80) for o in outputs[:3]) + (" …" if len(outputs) > 3 else "")
+    return message
 
 
 def job_bar(status: str, progress: float | None) -> dict[str, Any]:

@@ -203,7 +203,7 @@ class JobWidget(_LiveView, w.VBox):
 
     def __init__(self, job: Job, *, interval: float = MIN_INTERVAL, **kwargs):
         self.job = job
-        self.header = w.HTML(layout=w.Layout(min_width="0"))
+        self.header = w.HTML(layout=w.Layout(width="100%", min_width="0"))
         self.bar = w.HTML(layout=w.Layout(width="100%"))
         self.action = w.Button(layout=w.Layout(width="auto", flex="0 0 auto"))
         self.action.on_click(self._on_action)
@@ -455,7 +455,7 @@ class JobGroupWidget(_LiveView, w.VBox):
     def __init__(self, group: JobGroup, *, page_size: int = html.GROUP_ROWS, interval: float = MIN_INTERVAL, **kwargs):
         self.group = group
         self.page_size = page_size
-        self.header = w.HTML(layout=w.Layout(min_width="0"))
+        self.header = w.HTML(layout=w.Layout(width="100%", min_width="0"))
         self.bar = w.HTML(layout=w.Layout(width="100%"))
         button = dict(layout=w.Layout(width="auto", flex="0 0 auto"))
         self.cancel_all = w.Button(description="Cancel all", icon="stop", tooltip="stop every running job", **button)
@@ -470,16 +470,16 @@ class JobGroupWidget(_LiveView, w.VBox):
         self.save_all.on_click(lambda _b: self.save_outputs())
         self.retry_failed.on_click(lambda _b: self.retry())
         self.delete_all.on_click(self._on_delete_all)
-        self.save_dir = w.Text(value=_default_folder(group), description="save to", layout=w.Layout(width="220px"),
+        self.save_dir = w.Text(value=_default_folder(group), description="save to", layout=w.Layout(width="200px"),
                                style={"description_width": "initial"})
         self.show = w.Dropdown(options=list(self.FILTERS), value="all", description="show",
-                               layout=w.Layout(width="150px"), style={"description_width": "initial"})
+                               layout=w.Layout(width="130px"), style={"description_width": "initial"})
         self.prev_button = w.Button(description="◀", tooltip="previous page", layout=w.Layout(width="auto"))
         self.next_button = w.Button(description="▶", tooltip="next page", layout=w.Layout(width="auto"))
         self.page_label = w.Label(layout=w.Layout(min_width="0"))
         self.table = w.HTML(layout=w.Layout(width="100%", min_width="0"))
         self.open_job = w.Dropdown(options=[("—", -1)], value=-1, description="open",
-                                   layout=w.Layout(width="260px"), style={"description_width": "initial"})
+                                   layout=w.Layout(width="200px"), style={"description_width": "initial"})
         self.details = w.HTML(layout=w.Layout(width="100%"))
         self.notes = w.HTML()
         self.retry_area = w.Output()
@@ -565,18 +565,27 @@ class JobGroupWidget(_LiveView, w.VBox):
             self.bar.value = html.render("live_split_bar.html.j2", group=view)
             self.finished_count = view["finished"]
             first = page * self.page_size + 1 if shown else 0
-            self.page_label.value = f"{first}–{first + len(shown) - 1 if shown else 0} of {len(jobs)} · page {page + 1}/{pages}"
+            self.page_label.value = f"{first}–{first + len(shown) - 1 if shown else 0} of {len(jobs)}"
             self.prev_button.disabled = page == 0
             self.next_button.disabled = page >= pages - 1
             self.table.value = html.render("jobs_table.html.j2", jobs=rows) if rows else html.render(
                 "message.html.j2", text="no jobs to show", color="var(--jp-ui-font-color2, #666)")
-            self.cancel_all.disabled = self._busy or not any(
-                not job.status.is_terminal and job.provider.can_cancel and job.id for job in self.group.jobs)
+            # An action appears once it can apply (a narrow notebook has no room for idle buttons).
+            cancelable = any(not job.status.is_terminal and job.provider.can_cancel and job.id
+                             for job in self.group.jobs)
+            deletable = any(job.status.is_terminal and not job.status.is_gone for job in self.group.jobs)
+            _show(self.cancel_all, not view["done"])
+            _show(self.save_all, completed)
+            _show(self.save_dir, completed)
+            _show(self.retry_failed, self.group.failed)
+            _show(self.delete_all, deletable or self._confirm_delete.asking)
+            self.cancel_all.disabled = self._busy or not cancelable
             self.save_all.disabled = self._busy or not completed
             self.retry_failed.disabled = self._busy or not self.group.failed
             if not self._confirm_delete.asking:
-                self.delete_all.disabled = self._busy or not any(
-                    job.status.is_terminal and not job.status.is_gone for job in self.group.jobs)
+                self.delete_all.disabled = self._busy or not deletable
+            for part in (self.prev_button, self.page_label, self.next_button):
+                _show(part, pages > 1)
             options = [("—", -1)] + [(f"#{row['position']} {html.shorten(row['source'], 40)}", row["position"] - 1)
                                      for row in rows]
             if self.open_job.value not in [value for _label, value in options]:
@@ -655,6 +664,10 @@ class JobGroupWidget(_LiveView, w.VBox):
         self._closed = True
         self._unsubscribe()
         super().close()
+
+
+def _show(widget: w.Widget, visible) -> None:
+    widget.layout.display = None if visible else "none"
 
 
 def _default_folder(group: JobGroup) -> str:
