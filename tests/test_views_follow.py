@@ -267,3 +267,15 @@ def test_wording_and_numbering_in_views():
     assert html.human_message(snapshot) == "Recognizing the text of p0.png (png → pdf)."
     local = {**snapshot, "message": JobStatus.QUEUED.description, "provider_name": "embedded"}
     assert "queue" not in html.human_message(local)
+
+
+def test_group_actions_appear_once_they_apply():
+    provider = ScriptedProvider()
+    group = JobGroup([scripted_job(provider, name=f"scan {n}.png") for n in range(2)])
+    view = JobGroupWidget(group, interval=0)
+    shown = lambda part: part.layout.display != "none"  # noqa: E731
+    assert shown(view.cancel_all) and not shown(view.save_all) and not shown(view.retry_failed)
+    assert not shown(view.delete_all) and not shown(view.next_button)  # one page: no pager
+    complete(group[0])
+    fail(group[1])
+    assert not shown(view.cancel_all) and shown(view.save_all) and shown(view.retry_failed) and shown(view.delete_all)

@@ -457,14 +457,16 @@ class JobGroupWidget(_LiveView, w.VBox):
         self.page_size = page_size
         self.header = w.HTML(layout=w.Layout(width="100%", min_width="0"))
         self.bar = w.HTML(layout=w.Layout(width="100%"))
-        button = dict(layout=w.Layout(width="auto", flex="0 0 auto"))
-        self.cancel_all = w.Button(description="Cancel all", icon="stop", tooltip="stop every running job", **button)
-        self.save_all = w.Button(description="Save all", icon="download",
-                                 tooltip="save the outputs of every completed job into the 'save to' folder", **button)
-        self.retry_failed = w.Button(description="Retry failed", icon="redo",
-                                     tooltip="submit the failed and canceled jobs again, as a new group", **button)
-        self.delete_all = w.Button(description="Delete all", icon="trash",
-                                   tooltip="delete every finished job and its results (asks once more)", **button)
+        def button(**options) -> w.Button:  # each its own Layout: they are shown and hidden one by one
+            return w.Button(layout=w.Layout(width="auto", flex="0 0 auto"), **options)
+
+        self.cancel_all = button(description="Cancel all", icon="stop", tooltip="stop every running job")
+        self.save_all = button(description="Save all", icon="download",
+                               tooltip="save the outputs of every completed job into the 'save to' folder")
+        self.retry_failed = button(description="Retry failed", icon="redo",
+                                   tooltip="submit the failed and canceled jobs again, as a new group")
+        self.delete_all = button(description="Delete all", icon="trash",
+                                 tooltip="delete every finished job and its results (asks once more)")
         self._confirm_delete = _Confirm(self.delete_all, "Click again to delete all")
         self.cancel_all.on_click(lambda _b: self._in_background("cancel", self.group.cancel))
         self.save_all.on_click(lambda _b: self.save_outputs())
