@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -75,8 +76,9 @@ def lab(tmp_path):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=90_000)  # a loaded CI machine runs the notebook slowly
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -122,6 +124,10 @@ def test_quickstart_runs_in_jupyterlab_and_shows_a_completed_job(lab, browser, t
     page.wait_for_selector(IDLE)
     expect(page.locator(".docconvert-job-widget, .docconvert-group-widget")).to_have_count(0)
     expect(page.locator(".jp-OutputArea-output img").first).to_be_visible()  # the preview cell
+    # job.save("results") gave the card links; JupyterLab resolves them against the notebook
+    download = job_card.locator("a.docconvert-download")
+    expect(download).to_have_attribute("href", re.compile(r"files/results/page\.pdf"))
+    expect(job_card.locator("a.docconvert-open")).to_have_count(1)
 
     job_card.scroll_into_view_if_needed()
     shot = screenshot(page, tmp_path / "quickstart.png")

@@ -279,3 +279,21 @@ def test_group_actions_appear_once_they_apply():
     complete(group[0])
     fail(group[1])
     assert not shown(view.cancel_all) and shown(view.save_all) and shown(view.retry_failed) and shown(view.delete_all)
+
+
+def test_outputs_saved_through_save_to_appear_on_the_card_with_links(tmp_path, monkeypatch):
+    from .helpers import image_bytes
+
+    monkeypatch.chdir(tmp_path)
+    provider = ScriptedProvider()
+    job = provider.wait_submitted(dc_convert(image_bytes(), provider, tmp_path / "results"))
+    complete(job, pdf_output("scan.pdf"))
+    assert job.saved == [tmp_path / "results" / "scan.pdf"]
+    card = html.job_html(job)
+    assert 'class="docconvert-open" href="results/scan.pdf"' in card and 'download="scan.pdf"' in card
+
+
+def dc_convert(data, provider, save_to):
+    import docconvert_nb as dc
+
+    return dc.convert(data, to="pdf", provider=provider, name="scan.png", save_to=save_to)
