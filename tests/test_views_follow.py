@@ -297,3 +297,13 @@ def dc_convert(data, provider, save_to):
     import docconvert_nb as dc
 
     return dc.convert(data, to="pdf", provider=provider, name="scan.png", save_to=save_to)
+
+
+def test_a_long_pdf_preview_says_how_to_see_every_page():
+    from docconvert_nb import samples
+    from docconvert_nb.previews.pages import pdf_preview
+
+    data = samples.text_pages_pdf([f"page {n}" for n in range(1, 9)])
+    preview = pdf_preview("long.pdf", data, pages=3)
+    rendered = preview._repr_html_()
+    assert "preview(pages=8) shows all 8" in rendered and "width: min(" in rendered
