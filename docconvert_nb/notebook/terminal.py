@@ -46,7 +46,8 @@ def progress_line(obj: Job | JobGroup, frame: int = 0, width: int = 100) -> str:
 def report(obj: Job | JobGroup, stream: TextIO | None = None, *, force: bool = False) -> Iterator[None]:
     """Redraw :func:`progress_line` on ``stream`` (stderr) until the block ends, if it is a terminal."""
     stream = stream or sys.stderr
-    if not force and not _is_terminal(stream):
+    if not force and (not _is_terminal(stream) or threading.current_thread() is not threading.main_thread()):
+        # only the user's own wait draws: a background thread waiting would scramble the line
         yield
         return
     stop = threading.Event()
