@@ -138,7 +138,9 @@ SAVED_CELLS = [
     "import docconvert_nb as dc\n" + SLOW_PROVIDER,
     "job = dc.convert(PNG, to='pdf', provider=SlowProvider(2.0), name='slow scan.png')\njob",
     "group = dc.convert_many([PNG, PNG], to='pdf', provider=SlowProvider(2.5), name='two scans')\ngroup",
+    "gone = dc.convert(PNG, to='pdf', provider=SlowProvider(0.5), name='gone.png')\ngone",
     "await group\nprint('done', job.status)",
+    "await gone\ngone.delete()  # the card above follows; no second card here",
 ]
 
 
@@ -154,6 +156,8 @@ def test_a_saved_notebook_reopens_with_final_cards_after_the_kernel_stops(lab, b
     expect(page.locator(".jp-OutputArea-output", has_text="done completed")).to_have_count(1)
     page.wait_for_selector(IDLE)
     expect(page.locator(".docconvert-job-widget, .docconvert-group-widget")).to_have_count(0)
+    expect(page.locator(".jp-OutputArea-output .docconvert-job.docconvert-status-deleted")).to_have_count(1)
+    expect(page.locator(".jp-OutputArea-output .docconvert-job")).to_have_count(2)
 
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     page.keyboard.press("Control+s")
@@ -168,19 +172,25 @@ def test_a_saved_notebook_reopens_with_final_cards_after_the_kernel_stops(lab, b
     assert not any(WIDGET_MIME in o.get("data", {}) for o in outputs)
     assert "widgets" not in saved["metadata"]  # default settings: no widget state was saved
 
-    for with_kernel in (False, True):
-        lab.configure(start_kernel=with_kernel)
-        page = open_notebook(browser, lab, "saved.ipynb", kernel=with_kernel)
+    # Reopened with a new kernel (a restart): the final cards, drawn from the saved HTML.
+    page = open_notebook(browser, lab, "saved.ipynb")
+    for stage in ("reopened", "kernel-stopped"):
         card = page.locator(".jp-OutputArea-output .docconvert-job").first
         expect(card.locator(".docconvert-badge").first).to_have_text("completed")
         expect(card).to_contain_text("result.pdf")
         expect(card).to_contain_text("slow scan.png")
         group = page.locator(".jp-OutputArea-output .docconvert-group").first
         expect(group).to_contain_text("2/2 done")
+        deleted = page.locator(".jp-OutputArea-output .docconvert-job.docconvert-status-deleted")
+        expect(deleted).to_contain_text("gone.png")
         page.wait_for_timeout(1_000)  # the widget manager has restored by now (it would say "model not found")
         assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
-        screenshot(page, tmp_path / f"reopened-{'kernel' if with_kernel else 'no-kernel'}.png")
-        page.close()
+        group.scroll_into_view_if_needed()
+        screenshot(page, tmp_path / f"{stage}.png")
+        if stage == "reopened":  # ...and still with no kernel at all
+            menu(page, "Kernel", "Shut Down Kernel")
+            expect(page.locator(".jp-Toolbar-kernelName, .jp-KernelStatus").first).to_contain_text("No Kernel")
+    page.close()
 
 
 LAYOUT_CELLS = [
