@@ -307,3 +307,18 @@ def test_a_long_pdf_preview_says_how_to_see_every_page():
     preview = pdf_preview("long.pdf", data, pages=3)
     rendered = preview._repr_html_()
     assert "preview(pages=8) shows all 8" in rendered and "width: min(" in rendered
+
+
+def test_a_displayed_card_closes_every_part_once_final(kernel_display, monkeypatch):
+    from docconvert_nb.notebook import widgets
+
+    made = []
+    real = widgets.new_widget
+    monkeypatch.setattr(widgets, "new_widget", lambda obj: made.append(real(obj)) or made[-1])
+    job = scripted_job()
+    notebook.display(job)
+    [view] = made
+    parts = [view.header, view.bar, view.action, view.outputs_box, view.save_dir]
+    complete(job)
+    assert view.comm is None and all(part.comm is None for part in parts)
+    assert view.job is job and view._closed

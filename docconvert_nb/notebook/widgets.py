@@ -409,9 +409,18 @@ class JobWidget(_LiveView, w.VBox):
         self._throttle.trigger(now=True)
 
     def close(self) -> None:
+        """Stop following the job and close the card with every part (no model left behind)."""
         self._closed = True
         self._unsubscribe()
+        _close_parts(self)
         super().close()
+
+
+def _close_parts(box: w.Widget) -> None:
+    """Close every widget inside ``box`` (ipywidgets closes only the one it is asked to)."""
+    for child in list(getattr(box, "children", ())):
+        _close_parts(child)
+        child.close()
 
 
 def _preview_of(job: Job, out):
@@ -663,8 +672,10 @@ class JobGroupWidget(_LiveView, w.VBox):
         self.action_thread.start()
 
     def close(self) -> None:
+        """Stop following the group and close the view with every part."""
         self._closed = True
         self._unsubscribe()
+        _close_parts(self)
         super().close()
 
 
