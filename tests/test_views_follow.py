@@ -322,3 +322,27 @@ def test_a_displayed_card_closes_every_part_once_final(kernel_display, monkeypat
     complete(job)
     assert view.comm is None and all(part.comm is None for part in parts)
     assert view.job is job and view._closed
+
+
+def test_a_cached_job_says_so_on_its_card_and_row():
+    job = scripted_job(name="again.png")
+    complete(job)
+    view = html.job_view({**html.snapshot(job), "cached": True})
+    header = html.render("job_header.html.j2", job=view)
+    assert "docconvert-status-cached" in header
+    row = html.render("jobs_table.html.j2", jobs=[view])
+    assert "from the cache" in row
+    assert not html.job_view(html.snapshot(job))["cached"]  # without the key: not cached
+
+
+def test_live_card_rows_link_saved_outputs(tmp_path, monkeypatch):
+    from docconvert_nb.notebook.widgets import JobWidget
+
+    monkeypatch.chdir(tmp_path)
+    job = scripted_job()
+    view = JobWidget(job, interval=0)
+    complete(job, pdf_output("scan.pdf"))
+    view.save_dir.value = "out"
+    view.outputs_box.children[0].children[1].click()
+    label = view.outputs_box.children[0].children[0].value
+    assert 'href="out/scan.pdf"' in label and 'target="_blank"' in label
