@@ -203,8 +203,8 @@ class JobWidget(_LiveView, w.VBox):
 
     def __init__(self, job: Job, *, interval: float = MIN_INTERVAL, **kwargs):
         self.job = job
-        self.header = w.HTML(layout=w.Layout(width="100%", min_width="0"))
-        self.bar = w.HTML(layout=w.Layout(width="100%"))
+        self.header = w.HTML(layout=w.Layout(width="auto", min_width="0"))
+        self.bar = w.HTML(layout=w.Layout(width="auto"))
         self.action = w.Button(layout=w.Layout(width="auto", flex="0 0 auto"))
         self.action.on_click(self._on_action)
         self._confirm_delete = _Confirm(self.action, "Click again to delete")
@@ -228,9 +228,11 @@ class JobWidget(_LiveView, w.VBox):
         self._throttle = Throttle(self.refresh, interval)
         super().__init__(
             children=[self.header, w.HBox([w.Box([self.bar], layout=w.Layout(flex="1 1 auto", min_width="0")),
-                                           self.action], layout=w.Layout(align_items="center", width="100%")),
+                                           self.action], layout=w.Layout(align_items="center", width="auto")),
                       self.outputs_box, self.messages, self.notes, self.output_area],
-            layout=w.Layout(border="1px solid var(--jp-border-color2, #ddd)", padding="4px 8px", max_width="900px"),
+            # width 100%: a long nowrap header must shorten with an ellipsis, not widen the card past the output
+            layout=w.Layout(border="1px solid var(--jp-border-color2, #ddd)", padding="4px 8px", max_width="900px",
+                            width="100%", min_width="0"),
             **kwargs,
         )
         self.add_class("docconvert-job-widget")
@@ -464,8 +466,8 @@ class JobGroupWidget(_LiveView, w.VBox):
     def __init__(self, group: JobGroup, *, page_size: int = html.GROUP_ROWS, interval: float = MIN_INTERVAL, **kwargs):
         self.group = group
         self.page_size = page_size
-        self.header = w.HTML(layout=w.Layout(width="100%", min_width="0"))
-        self.bar = w.HTML(layout=w.Layout(width="100%"))
+        self.header = w.HTML(layout=w.Layout(width="auto", min_width="0"))
+        self.bar = w.HTML(layout=w.Layout(width="auto"))
         def button(**options) -> w.Button:  # each its own Layout: they are shown and hidden one by one
             return w.Button(layout=w.Layout(width="auto", flex="0 0 auto"), **options)
 
@@ -488,10 +490,10 @@ class JobGroupWidget(_LiveView, w.VBox):
         self.prev_button = w.Button(description="◀", tooltip="previous page", layout=w.Layout(width="auto"))
         self.next_button = w.Button(description="▶", tooltip="next page", layout=w.Layout(width="auto"))
         self.page_label = w.Label(layout=w.Layout(min_width="0"))
-        self.table = w.HTML(layout=w.Layout(width="100%", min_width="0"))
+        self.table = w.HTML(layout=w.Layout(width="auto", min_width="0"))
         self.open_job = w.Dropdown(options=[("—", -1)], value=-1, description="open",
                                    layout=w.Layout(width="200px"), style={"description_width": "initial"})
-        self.details = w.HTML(layout=w.Layout(width="100%"))
+        self.details = w.HTML(layout=w.Layout(width="auto"))
         self.notes = w.HTML()
         self.retry_area = w.Output()
         self.prev_button.on_click(lambda _b: self.go_to(self.page - 1))
@@ -507,7 +509,7 @@ class JobGroupWidget(_LiveView, w.VBox):
         self._tick_pending = False
         self._lock = threading.RLock()
         self._throttle = Throttle(self.refresh, interval)
-        wrap = w.Layout(flex_flow="row wrap", align_items="center", width="100%")
+        wrap = w.Layout(flex_flow="row wrap", align_items="center", width="auto")
         super().__init__(
             children=[
                 self.header,
@@ -519,7 +521,8 @@ class JobGroupWidget(_LiveView, w.VBox):
                 self.details,
                 self.retry_area,
             ],
-            layout=w.Layout(border="1px solid var(--jp-border-color2, #ddd)", padding="4px 8px", max_width="1000px"),
+            layout=w.Layout(border="1px solid var(--jp-border-color2, #ddd)", padding="4px 8px", max_width="1000px",
+                            width="100%", min_width="0"),
             **kwargs,
         )
         self.add_class("docconvert-group-widget")
