@@ -4,8 +4,11 @@
 :class:`~docconvert_nb.jobs.Job` and :class:`~docconvert_nb.jobs.JobGroup`.
 Every bundle carries ``text/plain`` and a static ``text/html`` card (what
 plain IPython, nbconvert and GitHub show); inside a running Jupyter kernel
-with ipywidgets it also carries the live widget view. The decision is made
-at display time, never at import.
+with ipywidgets, a job or group that is still running also carries the live
+widget view. Once it is final, its output is replaced by the static final
+card, which a saved notebook keeps and any JupyterLab shows again without
+widget state (see :mod:`.follow`); :func:`widget` gives a view that stays
+live wherever you put it. The decision is made at display time, never at import.
 """
 
 from __future__ import annotations
