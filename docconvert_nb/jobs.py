@@ -410,9 +410,14 @@ class Job:
                 return out
         raise KeyError(f"no output named {index_or_name!r}; outputs: {[o.name for o in self.outputs]}")
 
-    def save(self, directory: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
-        """Save every output into ``directory``; returns the written paths (the card links to them)."""
-        paths = [out.save(directory, overwrite=overwrite) for out in self.outputs]
+    def save(self, directory: str | Path = ".", *, overwrite: bool = False,
+             outputs: Iterable[Output] | None = None) -> list[Path]:
+        """Save every output (or only ``outputs``) into ``directory``; returns the written paths.
+
+        The job's views then link to the saved files.
+        """
+        chosen = self.outputs if outputs is None else list(outputs)
+        paths = [out.save(directory, overwrite=overwrite) for out in chosen]
         with self._lock:
             self.saved.extend(path for path in paths if path not in self.saved)
             self.version += 1

@@ -346,3 +346,17 @@ def test_live_card_rows_link_saved_outputs(tmp_path, monkeypatch):
     view.outputs_box.children[0].children[1].click()
     label = view.outputs_box.children[0].children[0].value
     assert 'href="out/scan.pdf"' in label and 'target="_blank"' in label
+
+
+def test_saving_from_a_live_card_gives_every_card_of_the_job_its_link(kernel_display, tmp_path, monkeypatch):
+    from docconvert_nb.notebook.widgets import JobWidget
+
+    monkeypatch.chdir(tmp_path)
+    job = scripted_job()
+    complete(job, pdf_output("scan.pdf"))
+    notebook.display(job)  # the static final card
+    view = JobWidget(job, interval=0)  # a live card kept elsewhere
+    view.save_dir.value = "kept"
+    view.outputs_box.children[0].children[1].click()
+    wait_for(lambda: 'href="kept/scan.pdf"' in kernel_display.sent[-1][0]["text/html"])
+    assert kernel_display.sent[-1][2]  # an update of the card already shown

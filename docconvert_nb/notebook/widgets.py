@@ -352,15 +352,12 @@ class JobWidget(_LiveView, w.VBox):
         """Save one output into the folder in ``save_dir``; say where (with links) or why not, above any preview."""
         folder = self.save_dir.value.strip() or "."
         try:
-            path = out.save(folder, overwrite=True)
+            [path] = self.job.save(folder, overwrite=True, outputs=[out])  # every view of the job gains the link
         except Exception as exc:
             self.notes.value = _message_html(f"Could not save {out.name}: {mask_text(str(exc))}", error=True)
             return None
-        with self._lock:
-            if path not in self.job.saved:
-                self.job.saved.append(path)
         self.notes.value = _message_html(f"Saved {out.name} to {path}")
-        self._throttle.trigger(now=True)  # the row gains its open/download links
+        self._throttle.trigger(now=True)
         return path
 
     def preview_output(self, out) -> None:
