@@ -360,3 +360,17 @@ def test_saving_from_a_live_card_gives_every_card_of_the_job_its_link(kernel_dis
     view.outputs_box.children[0].children[1].click()
     wait_for(lambda: 'href="kept/scan.pdf"' in kernel_display.sent[-1][0]["text/html"])
     assert kernel_display.sent[-1][2]  # an update of the card already shown
+
+
+def test_group_progress_counts_running_jobs_share_when_all_report_it():
+    progress = html.group_progress(total=4, finished=0, elapsed=10.0, partial=2.0)  # four jobs half done
+    assert progress["percent"] == 50 and progress["eta"] == pytest.approx(10.0)
+    assert "~10.0 s left" in progress["text"]
+    assert html.group_progress(total=4, finished=0, elapsed=10.0)["eta"] is None  # unknown: no guess
+    group = JobGroup([scripted_job(name=f"p{n}.png") for n in range(2)])
+    for job in group:
+        job.provider.start(job, progress=0.5)
+    assert "50%" in html.group_text(group)
+    silent = scripted_job(name="silent.png")  # a running job that never says how far it is
+    silent.provider.start(silent)
+    assert html._running_progress([*group.jobs, silent]) is None  # then done/total only

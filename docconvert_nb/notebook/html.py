@@ -228,12 +228,21 @@ def snapshot(job: Job) -> dict[str, Any]:
     return {**job.to_dict(), "saved": [str(path) for path in list(job.saved)]}
 
 
-def group_progress(total: int, finished: int, elapsed: float) -> dict[str, Any]:
-    """done/total, percent, rate and ETA of a group, like tqdm's ``9/20 45% [00:06<00:07, 1.5 jobs/s]``."""
-    percent = 100.0 * finished / total if total else 100.0
+def group_progress(total: int, finished: int, elapsed: float, partial: float | None = None) -> dict[str, Any]:
+    """done/total, percent, rate and ETA of a group, like tqdm's ``9/20 45% [00:06<00:07, 1.5 jobs/s]``.
+
+    ``partial`` is the sum of the running jobs' own progress when every one of them reports
+    it: the percent then counts their share, and the time left can be told before any job ends.
+    """
+    fraction = (finished + (partial or 0.0)) / total if total else 1.0
+    percent = 100.0 * min(fraction, 1.0)
     rate = finished / elapsed if finished and elapsed > 0 else None
     remaining = total - finished
-    eta = remaining / rate if rate and remaining else None
+    eta = None
+    if remaining and rate:
+        eta = remaining / rate
+    elif remaining and partial and elapsed > 0 and 0 < fraction < 1:
+        eta = elapsed * (1 - fraction) / fraction
     parts = [f"{finished}/{total} done", f"{percent:.0f}%", format_seconds(elapsed)]
     if rate is not None and remaining:
         parts.append(f"{rate:.2g} jobs/s" if rate < 10 else f"{rate:.0f} jobs/s")
@@ -278,13 +287,24 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
         "counts": dict(counts),
         "states": states,
         "bar": bar,
-        "progress": group_progress(total, finished, elapsed),
+        "progress": group_progress(total, finished, elapsed, _running_progress(group.jobs)),
         "elapsed_text": format_seconds(elapsed),
         "more": max(0, total - len(shown)),
         "failures": [job_view(snapshot(job), positions.get(id(job))) for job in failures],
         "failures_more": failures_more,
     }
     return view, [job_view(snapshot(job), positions.get(id(job))) for job in shown]
+
+
+def _running_progress(jobs: list[Job]) -> float | None:
+    """The sum of the running jobs' progress, if every running job reports one (else None)."""
+    total = 0.0
+    for job in jobs:
+        if not job.status.is_terminal:
+            if job.progress is None:
+                return None
+            total += min(max(job.progress, 0.0), 1.0)
+    return total
 
 
 # -- HTML ------------------------------------------------------------------------------------
