@@ -374,3 +374,15 @@ def test_group_progress_counts_running_jobs_share_when_all_report_it():
     silent = scripted_job(name="silent.png")  # a running job that never says how far it is
     silent.provider.start(silent)
     assert html._running_progress([*group.jobs, silent]) is None  # then done/total only
+
+
+def test_group_bar_shows_the_running_share_when_known_else_animates():
+    group = JobGroup([scripted_job(name=f"p{n}.png") for n in range(2)])
+    view, _rows = html.group_view(group)
+    assert view["running_percent"] is None
+    assert 'class="docconvert-indeterminate"' in html.group_html(group)
+    for job in group:
+        job.provider.start(job, progress=0.5)
+    view, _rows = html.group_view(group)
+    assert view["running_percent"] == "50.00"
+    assert 'class="docconvert-indeterminate"' not in html.group_html(group)

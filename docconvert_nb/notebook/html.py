@@ -278,6 +278,7 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
     ]
     finished = sum(n for state, n in counts.items() if JobStatus(state).is_terminal)
     elapsed = group.elapsed
+    partial = _running_progress(group.jobs)
     view = {
         "name": _clean(group.name, 200) if group.name else None,
         "total": total,
@@ -287,7 +288,10 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
         "counts": dict(counts),
         "states": states,
         "bar": bar,
-        "progress": group_progress(total, finished, elapsed, _running_progress(group.jobs)),
+        "progress": group_progress(total, finished, elapsed, partial),
+        # the running jobs' share of the bar, when they all tell it (else the bar's end is animated)
+        "running_percent": f"{100.0 * partial / total:.2f}" if partial is not None and total and finished < total
+        else None,
         "elapsed_text": format_seconds(elapsed),
         "more": max(0, total - len(shown)),
         "failures": [job_view(snapshot(job), positions.get(id(job))) for job in failures],
