@@ -20,6 +20,7 @@ the hook set with :func:`set_renderer`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import threading
@@ -54,6 +55,20 @@ def set_renderer(renderer: Callable[..., dict] | None) -> None:
     """
     global _renderer
     _renderer = renderer
+
+
+_wait_reporter: Callable[[Any], Any] | None = None
+
+
+def set_wait_reporter(reporter: Callable[[Any], Any] | None) -> None:
+    """Install what shows progress while ``wait()`` blocks: ``reporter(job_or_group)`` returns a
+    context manager entered for the wait (the notebook layer installs a terminal one)."""
+    global _wait_reporter
+    _wait_reporter = reporter
+
+
+def _reporting(obj):
+    return _wait_reporter(obj) if _wait_reporter is not None else contextlib.nullcontext()
 
 
 def _now() -> datetime:
@@ -362,8 +377,9 @@ class Job:
         _check_timeout(timeout)
         finished = threading.Event()
         self.add_done_callback(lambda _job: finished.set())
-        if not finished.wait(timeout):
-            raise self._timeout(timeout)
+        with _reporting(self):
+            if not finished.wait(timeout):
+                raise self._timeout(timeout)
         return self.raise_for_status()
 
     async def wait_async(self, timeout: float | None = None) -> "Job":
@@ -425,9 +441,19 @@ class Job:
                 return out
         raise KeyError(f"no output named {index_or_name!r}; outputs: {[o.name for o in self.outputs]}")
 
-    def save(self, directory: str | Path = ".", *, overwrite: bool = False) -> list[Path]:
-        """Save every output into ``directory``; returns the written paths."""
-        return [out.save(directory, overwrite=overwrite) for out in self.outputs]
+    def save(self, directory: str | Path = ".", *, overwrite: bool = False,
+             outputs: Iterable[Output] | None = None) -> list[Path]:
+        """Save every output (or only ``outputs``) into ``directory``; returns the written paths.
+
+        The job's views then link to the saved files.
+        """
+        chosen = self.outputs if outputs is None else list(outputs)
+        paths = [out.save(directory, overwrite=overwrite) for out in chosen]
+        with self._lock:
+            self.saved.extend(path for path in paths if path not in self.saved)
+            self.version += 1
+        self._notify()
+        return paths
 
     def to_dataframe(self, **options):
         """The job's recognized table(s) as pandas DataFrame(s) (see :func:`docconvert_nb.to_dataframe`)."""
@@ -613,8 +639,9 @@ class JobGroup(Sequence[Job]):
         _check_timeout(timeout)
         finished = threading.Event()
         self.add_done_callback(lambda _group: finished.set())
-        if not finished.wait(timeout):
-            raise self._timeout(timeout)
+        with _reporting(self):
+            if not finished.wait(timeout):
+                raise self._timeout(timeout)
         return self._check(raise_on_error)
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_error: bool = False) -> "JobGroup":
@@ -656,6 +683,48 @@ class JobGroup(Sequence[Job]):
             if not job.status.is_terminal and job.provider.can_cancel and job.id:
                 job.cancel()
         return self
+
+    def retry_failed(self) -> "JobGroup":
+        """Submit every failed or canceled job again (same document, provider, options, ``save_to``).
+
+        Returns a new group of the new jobs (empty if none failed); this group
+        keeps the failed ones as they ended.
+        """
+        from .tracker import get_tracker  # the tracker sits on top of the job model
+
+        again = []
+        for job in self.failed:
+            retry = Job(job.request, job.provider, save_to=job.save_to)
+            again.append(get_tracker().track(retry))
+        name = f"{self.name} (retry)" if self.name else "retry"
+        return JobGroup(again, name=name)
+
+    def to_dataframe(self):
+        """One row per job: source, provider, task, target, status, elapsed (s), outputs, message, id.
+
+        The index numbers the jobs from 1, as the group's views do. ``message``
+        is the last error of a failed job, else its status message.
+        """
+        import pandas as pd
+
+        rows = []
+        for job in self.jobs:
+            with job._lock:
+                failed = job.status in (JobStatus.FAILED, JobStatus.CANCELED) and job.errors
+                rows.append({
+                    "source": job.source_name,
+                    "provider": job.provider.name,
+                    "task": job.task,
+                    "target": job.target,
+                    "status": job.status.value,
+                    "elapsed": round(job.elapsed, 2),
+                    "outputs": [out.name for out in job.outputs],
+                    "message": job.errors[-1] if failed else job.message,
+                    "id": job.id,
+                })
+        columns = ["source", "provider", "task", "target", "status", "elapsed", "outputs", "message", "id"]
+        frame = pd.DataFrame(rows, columns=columns, index=pd.RangeIndex(1, len(rows) + 1, name="job"))
+        return frame
 
     def summary(self) -> str:
         counts = self.counts()

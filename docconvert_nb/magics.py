@@ -252,14 +252,23 @@ class DocconvertMagics(Magics):
         return job
 
     def _assign_when_complete(self, job: Job, name: str) -> None:
-        """Put ``job``'s DataFrame into the user namespace once it completes (on the tracker's thread)."""
+        """Put ``job``'s DataFrame into the user namespace once it completes (on the tracker's thread).
+
+        Until then ``name`` holds a :class:`PendingTable` that says so (instead of a NameError on
+        the next line); a failed job leaves it saying why. A value the user put there meanwhile is kept.
+        """
+        pending = PendingTable(job, name)
+        self.shell.user_ns[name] = pending
 
         def assign(finished: Job) -> None:
+            if self.shell.user_ns.get(name) is not pending:
+                return  # the user reassigned the name meanwhile
             if not finished.ok:
                 return
             try:
                 self.shell.user_ns[name] = finished.to_dataframe()
-            except Exception:  # a background thread has nowhere to raise to
+            except Exception as exc:  # a background thread has nowhere to raise to
+                pending.error = describe_error(exc)
                 log.exception("could not read the tables of job %s into %s", finished.id, name)
 
         job.add_done_callback(assign)
@@ -346,6 +355,55 @@ class DocconvertMagics(Magics):
         if wait:
             self._wait(result)
         return None if name else result
+
+
+class TableNotReady(DocconvertError, AttributeError):
+    """Raised on using a ``%table -o`` variable before its job completed (an AttributeError too,
+    so ``hasattr()`` checks answer False instead of failing)."""
+
+
+class PendingTable:
+    """What ``%table PATH -o df`` leaves in ``df`` until the job completes: a hint, not a NameError.
+
+    Any use other than looking at it raises :class:`DocconvertError` saying
+    what to do: wait for the job (``df.job.wait()``), or use ``--wait``.
+    """
+
+    def __init__(self, job: Job, name: str):
+        self.job = job
+        self.name = name
+        self.error: str | None = None
+
+    def _hint(self) -> str:
+        job = self.job
+        if self.error or (job.done and not job.ok):
+            why = self.error or "; ".join(job.errors) or job.message
+            return f"{self.name} holds no DataFrame: the job for {job.source_name} {job.status}: {why}"
+        if job.ok:
+            return f"{self.name} is being filled with the tables of {job.source_name}; run the cell again"
+        return (f"{self.name} is not ready yet: the job for {job.source_name} is {job.status}. "
+                f"It becomes the DataFrame when the job completes; wait with `{self.name}.job.wait()` "
+                f"first, or use `%table ... --wait -o {self.name}`.")
+
+    def __repr__(self) -> str:
+        return f"<{self._hint()}>"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self._hint())
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        raise TableNotReady(self._hint())
+
+    def __getitem__(self, key):
+        raise TableNotReady(self._hint())
+
+    def __len__(self) -> int:
+        raise TableNotReady(self._hint())
+
+    def __iter__(self):
+        raise TableNotReady(self._hint())
 
 
 class Status:

@@ -65,6 +65,28 @@ class SlowProvider(Provider):
 
     def poll_delay(self, attempt):
         return 0.2
+
+
+class FlakySlowProvider(SlowProvider):
+    """Like SlowProvider, with progress, and jobs whose source name contains 'bad' fail at the end."""
+    name = "flaky"
+    label = "Flaky test service"
+
+    def submit(self, request):
+        job_id = super().submit(request)
+        if "bad" in request.source.name:
+            self.started[job_id] = -self.started[job_id]
+        return job_id
+
+    def status(self, job_id):
+        began = self.started[job_id]
+        elapsed = time.monotonic() - abs(began)
+        if elapsed < self.seconds:
+            return JobSnapshot(status=JobStatus.PROCESSING, progress=elapsed / self.seconds)
+        if began < 0:
+            return JobSnapshot(status=JobStatus.FAILED, message="failed",
+                               errors=["page 1 cannot be read: the scan is blank"])
+        return super().status(job_id)
 '''
 
 
@@ -186,17 +208,25 @@ class JupyterLab:
     def notebook_url(self, relative: str) -> str:
         return f"{self.url}/lab/tree/{relative}?token={self.token}&reset"
 
-    def _write_settings(self) -> None:
-        """Start the notebook's kernel without asking, and never offer news (no network, no popups)."""
+    def _write_settings(self, *, theme: str = "JupyterLab Light", start_kernel: bool = True) -> None:
+        """Start the notebook's kernel without asking, and never offer news (no network, no popups).
+
+        Widget state is not saved: JupyterLab's default, and Binder's unless configured.
+        """
         settings = self.state_dir / "settings"
         for path, values in {
-            "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+            "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": start_kernel},
             "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                               "checkForUpdates": False},
+            "@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": theme},
         }.items():
             target = settings / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values))
+
+    def configure(self, *, theme: str = "JupyterLab Light", start_kernel: bool = True) -> None:
+        """Change the theme or kernel start-up for the pages opened from now on (settings are read at load)."""
+        self._write_settings(theme=theme, start_kernel=start_kernel)
 
     def start(self, timeout: float = 90) -> "JupyterLab":
         env = {**os.environ, **isolated_env(self.state_dir)}

@@ -92,7 +92,7 @@ def test_group_of_a_thousand_is_small_and_complete():
         assert "p0000.png" in rendered and "p0999.png" not in rendered
         assert "broken page in p0700.png" in rendered  # failures are listed even beyond the first page
         assert "2 more failed job(s)" in rendered
-    assert "712/1000 done" in text and "712 of 1000 done" in html
+    assert "712/1000 done · 71%" in text and "712/1000 done · 71%" in html
     assert "700 completed" in html and "12 failed" in html and "288 queued" in html
     assert "700 completed" in text and "12 failed" in text and "288 queued" in text
     assert len(html) < 60_000 and len(text) < 10_000

@@ -57,12 +57,12 @@ def test_queued_processing_completed_through_traits():
     assert widget.outputs_box.children == ()
 
     job.provider.report(job, JobStatus.PROCESSING, progress=0.4)
-    assert widget.status == "processing" and widget.bar.value == pytest.approx(0.4)
-    assert widget.bar.bar_style == "info" and "40%" in widget.header.value
+    assert widget.status == "processing" and widget.fraction == pytest.approx(0.4)
+    assert widget.badge_style == "info" and "40%" in widget.header.value and "40%" in widget.bar.value
 
     job.provider.report(job, JobStatus.COMPLETED, outputs=[pdf_output(pages=3)])
-    assert (widget.status, widget.badge_style, widget.bar.bar_style) == ("completed", "success", "success")
-    assert widget.bar.value == 1.0
+    assert (widget.status, widget.badge_style) == ("completed", "success")
+    assert widget.fraction == 1.0
     rows = output_rows(widget)
     assert len(rows) == 1 and "scan.pdf" in rows[0] and "application/pdf" in rows[0] and "18 B" in rows[0]
     save, preview = widget.outputs_box.children[0].children[1:]
@@ -79,14 +79,18 @@ def test_failure_shows_errors_and_stays_red_after_delete():
     job.provider.report(job, JobStatus.PROCESSING)
     job.provider.report(job, JobStatus.FAILED, message="failed", errors=["page 2 is damaged"],
                            warnings=["low resolution"])
-    assert (widget.status, widget.badge_style, widget.bar.bar_style) == ("failed", "danger", "danger")
+    assert (widget.status, widget.badge_style) == ("failed", "danger")
     assert "page 2 is damaged" in widget.messages.value and "low resolution" in widget.messages.value
+    assert widget.messages.value.count("page 2 is damaged") == 1
+    assert "page 2 is damaged" not in widget.header.value  # the error is said once
     assert widget.action.description == "Delete" and not widget.action.disabled
 
+    widget.action.click()  # the first click only asks
+    assert widget.action.description == "Click again to delete" and provider.deleted == []
     widget.action.click()
     widget.action_thread.join(5)
     assert provider.deleted == ["job-0001"] and job.status is JobStatus.DELETED
-    assert widget.status == "deleted" and widget.bar.bar_style == "danger"  # failure is sticky
+    assert widget.status == "deleted" and widget.badge_style == "danger"  # failure is sticky
     assert widget.action.description == "Deleted" and widget.action.disabled
 
 
@@ -129,7 +133,7 @@ def test_delete_click_does_not_block_the_kernel_thread():
     widget = JobWidget(job, interval=0)
     job.provider.report(job, JobStatus.COMPLETED)
 
-    widget.action.click()  # returns while the provider is still busy
+    widget.confirm_and_delete()  # returns while the provider is still busy
     assert widget.action.description == "Deleting…" and widget.action.disabled
     assert provider.deleted == [] and widget.action_thread.is_alive()
     widget.action.click()  # a second click while busy is ignored, not queued
@@ -146,13 +150,13 @@ def test_failed_delete_is_reported_and_the_button_comes_back():
     widget = JobWidget(job, interval=0)
     job.provider.report(job, JobStatus.COMPLETED)
 
-    widget.action.click()
+    widget.confirm_and_delete()
     widget.action_thread.join(5)
     assert job.status is JobStatus.COMPLETED and widget.status == "completed"
     assert widget.action.description == "Delete" and not widget.action.disabled
-    [message] = widget.output_area.outputs
-    assert "Could not delete the job" in str(message) and "service unavailable" in str(message)
-    assert "abc123" not in str(message)
+    message = widget.notes.value
+    assert "Could not delete the job" in message and "service unavailable" in message
+    assert "abc123" not in message
 
 
 def test_output_rows_follow_the_outputs_even_when_the_snapshot_lags(monkeypatch):
@@ -171,12 +175,25 @@ def test_output_rows_follow_the_outputs_even_when_the_snapshot_lags(monkeypatch)
     assert "scan.pdf" in widget.outputs_box.children[0].children[0].value
 
 
-def test_widget_stops_listening_once_final():
+def test_widget_follows_changes_after_the_final_state_until_closed():
     job = scripted_job()
-    JobWidget(job, interval=0)
-    assert len(job._callbacks) == 1
+    widget = JobWidget(job, interval=0)
     complete(job)
-    assert job._callbacks == []
+    save, preview = widget.outputs_box.children[0].children[1:]
+    assert widget.status == "completed" and not save.disabled and not preview.disabled
+
+    job.delete()  # from code, not from the card
+    assert widget.status == "deleted" and widget.action.description == "Deleted" and widget.action.disabled
+    save, preview = widget.outputs_box.children[0].children[1:]
+    assert save.disabled and preview.disabled and "deleted" in output_rows(widget)[0]
+
+    expiring = scripted_job()
+    view = JobWidget(expiring, interval=0)
+    complete(expiring)
+    expiring.provider.expire(expiring)
+    assert view.status == "expired" and view.action.disabled and "expired" in view.header.value
+    view.close()
+    assert expiring._callbacks == []
 
 
 def test_bursts_of_changes_are_throttled_and_the_last_state_arrives():
@@ -187,9 +204,9 @@ def test_bursts_of_changes_are_throttled_and_the_last_state_arrives():
         job.provider.report(job, JobStatus.PROCESSING, progress=step / 100)
     assert widget.redraws <= 3  # initial draw, first change, maybe one trailing
     deadline = time.monotonic() + 5
-    while widget.bar.value != 1.0 and time.monotonic() < deadline:
+    while widget.fraction != 1.0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert widget.bar.value == 1.0 and widget.redraws <= 5
+    assert widget.fraction == 1.0 and widget.redraws <= 5
 
 
 def test_throttle_folds_calls_into_one_trailing_call():
@@ -221,7 +238,7 @@ def test_the_final_state_is_drawn_at_once_not_after_the_interval():
     for member in group.jobs:
         member.provider.report(member, JobStatus.PROCESSING)
         member.provider.report(member, JobStatus.COMPLETED)
-    assert view.bar.value == 3 and view.status.startswith("3/3 done")
+    assert view.finished_count == 3 and view.status.startswith("3/3 done")
 
 
 def test_throttle_now_calls_at_once_even_with_a_call_pending():
@@ -240,13 +257,13 @@ def test_save_writes_the_output_and_reports_errors(tmp_path):
     widget.save_dir.value = str(tmp_path / "out dir")
     widget.outputs_box.children[0].children[1].click()
     assert (tmp_path / "out dir" / "scan.pdf").read_bytes() == b"%PDF-1.4 hello"
-    assert "Saved scan.pdf" in widget.output_area.outputs[0]["data"]["text/plain"]
+    assert "Saved scan.pdf" in widget.notes.value
+    assert job.saved == [tmp_path / "out dir" / "scan.pdf"]
 
     (tmp_path / "a file").write_text("x")
     widget.save_dir.value = str(tmp_path / "a file")
     widget.outputs_box.children[0].children[1].click()
-    message = widget.output_area.outputs[0]["data"]["text/plain"]
-    assert message.startswith("Could not save scan.pdf")
+    assert "Could not save scan.pdf" in widget.notes.value
 
 
 def test_preview_of_a_real_embedded_job(provider):
@@ -308,7 +325,7 @@ def thousand_jobs() -> JobGroup:
 def test_group_of_a_thousand_is_one_paginated_table():
     group = thousand_jobs()
     widget = JobGroupWidget(group, interval=0)
-    assert widget.bar.max == 1000 and widget.bar.value == 0 and widget.bar.bar_style == "info"
+    assert widget.finished_count == 0 and "0/1000 done" in widget.header.value
     assert widget.table.value.count("<tr") == 21  # header + 20 rows
     assert "page-0000.png" in widget.table.value and "page-0020.png" not in widget.table.value
     assert widget.page_label.value.startswith("1–20 of 1000") and widget.prev_button.disabled
@@ -322,7 +339,8 @@ def test_group_of_a_thousand_is_one_paginated_table():
     for job in group[:10]:
         complete(job)
     fail(group[10], "unreadable scan")
-    assert widget.bar.value == 11 and widget.bar.bar_style == "danger"
+    assert widget.finished_count == 11 and "docconvert-bar-failed" in widget.bar.value
+    assert "docconvert-bar-completed" in widget.bar.value and "11/1000 done" in widget.header.value
     assert "10 completed" in widget.header.value and "1 failed" in widget.header.value
     assert "989 queued" in widget.header.value
 
@@ -338,9 +356,12 @@ def test_group_widget_finishes_and_keeps_failure_red():
     fail(group[0])
     complete(group[1])
     complete(group[2])
-    assert widget.bar.value == 3 and widget.bar.bar_style == "danger"
+    assert widget.finished_count == 3 and "docconvert-bar-failed" in widget.bar.value
+    group[1].provider.expire(group[1])  # a change after the end still reaches the counts
+    assert "1 expired" in widget.header.value and "1 completed" in widget.header.value
+    widget.close()
     assert all(job._callbacks == [] for job in group)  # ...and the group let go of its jobs
-    assert group._callbacks == []  # the widget unsubscribed once everything was final
+    assert group._callbacks == []
 
 
 def test_group_redraws_are_throttled_with_many_changes():
@@ -353,9 +374,9 @@ def test_group_redraws_are_throttled_with_many_changes():
     # initial draw, first change, at most one trailing redraw per interval, and the final state at once
     assert widget.redraws <= 3 + intervals and widget.redraws < 100  # for 1000 changes
     deadline = time.monotonic() + 5
-    while widget.bar.value != 1000 and time.monotonic() < deadline:
+    while widget.finished_count != 1000 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert widget.bar.value == 1000 and widget.bar.bar_style == "success"
+    assert widget.finished_count == 1000 and "docconvert-bar-failed" not in widget.bar.value
 
 
 def test_real_group_from_convert_many(provider):
@@ -364,9 +385,9 @@ def test_real_group_from_convert_many(provider):
     assert isinstance(widget, widgets.JobGroupWidget)
     group.wait(timeout=30)
     deadline = time.monotonic() + 5
-    while widget.bar.value != 2 and time.monotonic() < deadline:
+    while widget.finished_count != 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert widget.bar.value == 2 and widget.bar.bar_style == "success"
+    assert widget.finished_count == 2 and "docconvert-bar-completed" in widget.bar.value
     assert widget.table.value.count("completed") >= 2
 
 
@@ -385,17 +406,18 @@ def test_a_card_finished_off_the_main_thread_is_sent_again_after_the_next_cell()
     first_row = widget.outputs_box.children[0]
     assert widget.status == "completed" and first_row.comm is not None
 
-    assert settle.run_pending() == 1  # what IPython's post_run_cell does, on the main thread
+    assert widget in settle._pending
+    settle.run_pending()  # what IPython's post_run_cell does, on the main thread
     row = widget.outputs_box.children[0]
     assert row is not first_row and first_row.comm is None  # rebuilt, the old row closed
     assert "scan.pdf" in row.children[0].value and widget.status == "completed"
-    assert settle.run_pending() == 0  # once
+    assert widget not in settle._pending  # once
 
     widget.refresh()  # on the main thread nothing is queued: it already belongs to the running cell
     main_job = scripted_job()
-    JobWidget(main_job, interval=0)
+    main_view = JobWidget(main_job, interval=0)
     main_job.provider.report(main_job, JobStatus.COMPLETED)
-    assert settle.run_pending() == 0
+    assert main_view not in settle._pending
 
 
 def test_settle_hooks_once_into_the_end_of_every_cell():

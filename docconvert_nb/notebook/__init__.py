@@ -4,8 +4,11 @@
 :class:`~docconvert_nb.jobs.Job` and :class:`~docconvert_nb.jobs.JobGroup`.
 Every bundle carries ``text/plain`` and a static ``text/html`` card (what
 plain IPython, nbconvert and GitHub show); inside a running Jupyter kernel
-with ipywidgets it also carries the live widget view. The decision is made
-at display time, never at import.
+with ipywidgets, a job or group that is still running also carries the live
+widget view. Once it is final, its output is replaced by the static final
+card, which a saved notebook keeps and any JupyterLab shows again without
+widget state (see :mod:`.follow`); :func:`widget` gives a view that stays
+live wherever you put it. The decision is made at display time, never at import.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 from typing import Any
 
 from ..jobs import Job, JobGroup
-from . import html, settle
+from . import follow, habits, html, settle
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,14 @@ def widget(obj: Job | JobGroup):
 
 
 def mimebundle(obj: Job | JobGroup, include=None, exclude=None) -> dict[str, Any]:
-    """The display bundle of a job or group: live widget (in a kernel), HTML card, text."""
+    """The display bundle of a job or group: HTML card and text, plus the live widget while it runs.
+
+    A finished job or group has no widget in its bundle: a saved notebook
+    keeps no widget state by default, and JupyterLab would show "model not
+    found" instead of the card (see :mod:`.follow`).
+    """
     bundle: dict[str, Any] = static_bundle(obj)
-    if in_kernel() and widgets_available():
+    if not follow.is_finished(obj) and in_kernel() and widgets_available():
         try:
             view = widget(obj)._repr_mimebundle_()
         except Exception:  # a broken frontend link must not hide the job
@@ -75,33 +83,40 @@ def mimebundle(obj: Job | JobGroup, include=None, exclude=None) -> dict[str, Any
 
 
 def display(obj: Job | JobGroup) -> None:
-    """Show a job or group in the current cell, and refresh that output once it is final.
+    """Show a job or group in the current cell, and keep that output true.
 
-    The update replaces the static card (and text) with the final state, so a
-    notebook saved or exported after the work finished shows how it ended, not
-    "queued". IPython calls this for every displayed job or group (see
-    :func:`register`).
+    While the work runs the output is the live widget (with the static card
+    and text as fallbacks). Once it is final the same output is replaced by
+    the final static card — what a saved, reopened or exported notebook shows
+    — and every later change (delete, expiry...) redraws it. IPython calls
+    this for every displayed job or group (see :func:`register`).
     """
     from IPython.display import display as show
 
-    finished = obj.finished if isinstance(obj, Job) else obj.finished_all
-    if finished or not in_kernel():
-        show(mimebundle(obj), raw=True)
+    if not in_kernel():
+        show(static_bundle(obj), raw=True)
         return
-    # The job may finish while its first bundle is built: the done callback then runs at once.
-    handle = show(mimebundle(obj), raw=True, display_id=True)
-
-    def update_display() -> None:
+    if habits.repeats_a_shown_card(obj):
+        return
+    followed = follow.follower(obj, static_bundle)
+    followed.shown += 1
+    if follow.is_finished(obj):
+        followed.add_static(show(static_bundle(obj), raw=True, display_id=True))
+        return
+    view = None
+    bundle: dict[str, Any] = static_bundle(obj)
+    if widgets_available():
         try:
-            handle.update(mimebundle(obj), raw=True)
-        except Exception:  # the kernel may be shutting down
-            log.debug("could not update the display of %r", obj, exc_info=True)
+            from .widgets import new_widget
 
-    def refresh_when_finished(_obj) -> None:
-        update_display()
-        settle.after_next_cell(("display", handle.display_id), update_display)
-
-    obj.add_done_callback(refresh_when_finished)
+            view = new_widget(obj)
+            bundle[WIDGET_MIME] = view._repr_mimebundle_()[WIDGET_MIME]
+        except Exception:  # a broken frontend link must not hide the job
+            log.exception("could not build the live view; showing the static card")
+            view = None
+    handle = show(bundle, raw=True, display_id=True)
+    # The job may finish while its first bundle is built: the done callback then runs at once.
+    obj.add_done_callback(lambda _obj: followed.finish(handle, view))
 
 
 def register(shell) -> None:
@@ -110,6 +125,11 @@ def register(shell) -> None:
     for cls in (Job, JobGroup):
         formatter.for_type(cls, display)
     settle.install(shell)
+    if not in_kernel():  # a terminal IPython: wait() draws a progress line on stderr
+        from ..jobs import set_wait_reporter
+        from .terminal import report
+
+        set_wait_reporter(report)
 
 
 __all__ = [

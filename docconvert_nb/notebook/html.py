@@ -11,9 +11,12 @@ well-formed XML.
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..jobs import Job, JobGroup
 from ..redact import mask_text
@@ -86,29 +89,61 @@ def _capped(items: list, limit: int) -> tuple[list, int]:
 
 # -- view models -----------------------------------------------------------------------------
 
-def job_view(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """What every view of one job shows, from ``job.to_dict()``: capped, shortened, masked."""
+_TASK_WORDS = {"convert": "Converting", "ocr": "Recognizing the text of", "tables": "Reading the tables of"}
+
+
+def human_message(snapshot: dict[str, Any]) -> str:
+    """The job's message in a user's words: no internal function names, no queue where there is none."""
+    message = snapshot["message"] or snapshot["status"]
+    if re.fullmatch(r"Converting with [\w.]+\.?", message):
+        verb = _TASK_WORDS.get(snapshot["task"], "Converting")
+        return f"{verb} {snapshot['source']} ({snapshot['source_format']} → {snapshot['target']})."
+    if message == JobStatus.QUEUED.description and snapshot.get("provider_name") == "embedded":
+        return "Waiting for a free worker of the local engine."
+    return message
+
+
+def progress_text(progress: float | None, terminal: bool, elapsed: float) -> str:
+    """``"42% · 3.1 s"`` while running with known progress, ``"3.1 s"`` otherwise (never "100 %" before the end)."""
+    text = format_seconds(elapsed)
+    if terminal or progress is None:
+        return text
+    if progress >= 1.0:
+        return f"finishing · {text}"
+    return f"{progress:.0%} · {text}"
+
+
+def job_view(snapshot: dict[str, Any], position: int | None = None) -> dict[str, Any]:
+    """What every view of one job shows, from ``job.to_dict()``: capped, shortened, masked.
+
+    ``position`` numbers the job within its group (1, 2, ...), instead of the session-wide number.
+    """
     status = snapshot["status"]
     outputs, outputs_more = _capped(snapshot["outputs"], MAX_OUTPUTS)
     errors, errors_more = _capped([_clean(e) for e in snapshot["errors"]], MAX_MESSAGES)
     warnings, warnings_more = _capped([_clean(w) for w in snapshot["warnings"]], MAX_MESSAGES)
     sizes = [o["size"] for o in snapshot["outputs"] if o["size"] is not None]
-    message = _clean(snapshot["message"] or status)
+    message = _clean(human_message(snapshot))
     progress = snapshot.get("progress")
-    elapsed = format_seconds(snapshot["elapsed"])
-    if progress is not None and not snapshot["terminal"]:
-        elapsed = f"{progress:.0%} after {elapsed}"
+    terminal = snapshot["terminal"]
+    # A failed card says its error once: the header's message is left out when the list repeats it.
+    message_repeated = bool(errors) and any(message.strip(". ") in e or e in message for e in errors)
+    saved = [Path(p) for p in snapshot.get("saved") or []]
     return {
         **{k: snapshot[k] for k in ("number", "id", "provider", "simulator", "task", "source_format", "target",
                                      "status", "terminal", "progress")},
+        "position": position if position is not None else snapshot["number"],
+        "provider_name": snapshot.get("provider_name", snapshot["provider"]),
+        "cached": bool(snapshot.get("cached")),
         "source": _clean(snapshot["source"], 200),
         "message": message,
-        "short_message": shorten(errors[-1] if errors and status == JobStatus.FAILED.value else message,
-                                 SHORT_MESSAGE_CHARS),
+        "header_message": "" if message_repeated and status == JobStatus.FAILED.value else message,
+        "short_message": shorten(_row_message(status, message, errors, snapshot["outputs"]), SHORT_MESSAGE_CHARS),
         "color": status_color(status),
         "bar_style": bar_style(status),
-        "elapsed_text": elapsed if snapshot["terminal"] or progress is not None else f"{elapsed} so far",
-        "outputs": [output_view(o) for o in outputs],
+        "elapsed": snapshot["elapsed"],
+        "elapsed_text": progress_text(progress, terminal, snapshot["elapsed"]),
+        "outputs": [output_view(o, saved) for o in outputs],
         "outputs_total": len(snapshot["outputs"]),
         "outputs_more": outputs_more,
         "outputs_size_text": format_bytes(sum(sizes)) if sizes else "",
@@ -116,11 +151,58 @@ def job_view(snapshot: dict[str, Any]) -> dict[str, Any]:
         "errors_more": errors_more,
         "warnings": warnings,
         "warnings_more": warnings_more,
+        "bar": job_bar(status, progress),
     }
 
 
-def output_view(out: dict[str, Any]) -> dict[str, Any]:
-    """What a view shows of one output (``Output.to_dict()``): escaped name, type, size, details."""
+def _row_message(status: str, message: str, errors: list[str], outputs: list[dict]) -> str:
+    """What a one-line row says: the last error of a failed job, the outputs of a completed one."""
+    if errors and status == JobStatus.FAILED.value:
+        return errors[-1]
+    if status == JobStatus.COMPLETED.value and message == JobStatus.COMPLETED.description and outputs:
+        return ", ".join(_clean(o["name"], 80) for o in outputs[:3]) + (" …" if len(outputs) > 3 else "")
+    return message
+
+
+def job_bar(status: str, progress: float | None) -> dict[str, Any]:
+    """How a job's bar is drawn: a share and a colour, or an indeterminate animation while unknown."""
+    if status in (JobStatus.SUBMITTING.value, JobStatus.QUEUED.value):
+        return {"indeterminate": True, "percent": "0", "color": status_color(JobStatus.QUEUED.value)}
+    if status == JobStatus.PROCESSING.value:
+        if progress is None:
+            return {"indeterminate": True, "percent": "0", "color": status_color(status)}
+        return {"indeterminate": False, "percent": f"{100 * min(max(progress, 0.0), 1.0):.1f}",
+                "color": status_color(status)}
+    return {"indeterminate": False, "percent": "100", "color": status_color(status)}
+
+
+def saved_path(name: str, saved: list[Path]) -> Path | None:
+    """The newest saved file of output ``name`` (``save_to`` may have named it ``stem-2.ext``)."""
+    stem, dot, suffix = name.partition(".")
+    pattern = re.compile(re.escape(stem) + r"(-\d+)?" + re.escape(dot + suffix) + "$")
+    for path in reversed(saved):
+        if pattern.match(path.name):
+            return path
+    return None
+
+
+def file_link(path: Path, base: Path | None = None) -> str | None:
+    """A link relative to the notebook's folder (the kernel's working directory) when ``path`` lies under it.
+
+    JupyterLab resolves such links against the notebook and opens them in a
+    tab (or downloads them, with the ``download`` attribute); outside that
+    folder the server may not serve the file, so there is no link.
+    """
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(base or Path.cwd()))
+    except ValueError:
+        return None
+    return "/".join(quote(part) for part in relative.parts)
+
+
+def output_view(out: dict[str, Any], saved: list[Path] | None = None) -> dict[str, Any]:
+    """What a view shows of one output (``Output.to_dict()``): escaped name, type, size, details,
+    and where it was saved (``path``, ``link`` when the notebook's folder holds it)."""
     meta = out.get("metadata") or {}
     details = []
     for key, label in (("pages", "pages"), ("language", "lang"), ("mean_confidence", "confidence"),
@@ -129,8 +211,11 @@ def output_view(out: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             text = f"{value:.0f}" if isinstance(value, float) else str(value)
             details.append(f"{label} {shorten(text, 20)}")
+    path = saved_path(out["name"], saved or [])
     return {
         "name": _clean(out["name"], 200),
+        "path": _clean(str(path), 300) if path else "",
+        "link": file_link(path) if path and path.exists() else None,
         "content_type": shorten(out["content_type"], 80),
         "size_text": "?" if out["size"] is None else format_bytes(out["size"]),
         "availability": out["availability"],
@@ -138,9 +223,45 @@ def output_view(out: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def snapshot(job: Job) -> dict[str, Any]:
+    """``job.to_dict()`` plus the files saved from it (for output links)."""
+    return {**job.to_dict(), "saved": [str(path) for path in list(job.saved)]}
+
+
+def group_progress(total: int, finished: int, elapsed: float, partial: float | None = None) -> dict[str, Any]:
+    """done/total, percent, rate and ETA of a group, like tqdm's ``9/20 45% [00:06<00:07, 1.5 jobs/s]``.
+
+    ``partial`` is the sum of the running jobs' own progress when every one of them reports
+    it: the percent then counts their share, and the time left can be told before any job ends.
+    """
+    fraction = (finished + (partial or 0.0)) / total if total else 1.0
+    percent = 100.0 * min(fraction, 1.0)
+    rate = finished / elapsed if finished and elapsed > 0 else None
+    remaining = total - finished
+    eta = None
+    if remaining and rate:
+        eta = remaining / rate
+    elif remaining and partial and elapsed > 0 and 0 < fraction < 1:
+        eta = elapsed * (1 - fraction) / fraction
+    parts = [f"{finished}/{total} done", f"{percent:.0f}%", format_seconds(elapsed)]
+    if rate is not None and remaining:
+        parts.append(f"{rate:.2g} jobs/s" if rate < 10 else f"{rate:.0f} jobs/s")
+    if eta is not None:
+        parts.append(f"~{format_seconds(eta)} left")
+    return {"percent": percent, "rate": rate, "eta": eta, "text": " · ".join(parts)}
+
+
+#: The group bar's parts, left to right: successes (green), failures (red), gone (grey), running.
+_BAR_ORDER = [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED, JobStatus.DELETED]
+
+
 def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The group's aggregate facts and the view models of ``jobs`` (default: the first rows)."""
+    """The group's aggregate facts and the view models of ``jobs`` (default: the first rows).
+
+    Rows are numbered by their place in the group (1…n).
+    """
     shown = group.jobs[:GROUP_ROWS] if jobs is None else jobs
+    positions = {id(job): n for n, job in enumerate(group.jobs, 1)}
     counts = group.counts()
     total = len(group)
     failed = group.failed
@@ -150,35 +271,51 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
         for s in JobStatus
         if counts.get(s.value)
     ]
-    bar_order = [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED,
-                 JobStatus.DELETED, JobStatus.PROCESSING]
     bar = [
-        {"percent": f"{100.0 * counts[s.value] / total:.2f}", "color": status_color(s.value)}
-        for s in bar_order
+        {"percent": f"{100.0 * counts[s.value] / total:.2f}", "color": status_color(s.value), "status": s.value}
+        for s in _BAR_ORDER
         if total and counts.get(s.value)
     ]
     finished = sum(n for state, n in counts.items() if JobStatus(state).is_terminal)
+    elapsed = group.elapsed
+    partial = _running_progress(group.jobs)
     view = {
         "name": _clean(group.name, 200) if group.name else None,
         "total": total,
         "finished": finished,
         "done": finished == total,
+        "running": total - finished,
         "counts": dict(counts),
         "states": states,
         "bar": bar,
-        "elapsed_text": format_seconds(group.elapsed),
+        "progress": group_progress(total, finished, elapsed, partial),
+        # the running jobs' share of the bar, when they all tell it (else the bar's end is animated)
+        "running_percent": f"{100.0 * partial / total:.2f}" if partial is not None and total and finished < total
+        else None,
+        "elapsed_text": format_seconds(elapsed),
         "more": max(0, total - len(shown)),
-        "failures": [job_view(job.to_dict()) for job in failures],
+        "failures": [job_view(snapshot(job), positions.get(id(job))) for job in failures],
         "failures_more": failures_more,
     }
-    return view, [job_view(job.to_dict()) for job in shown]
+    return view, [job_view(snapshot(job), positions.get(id(job))) for job in shown]
+
+
+def _running_progress(jobs: list[Job]) -> float | None:
+    """The sum of the running jobs' progress, if every running job reports one (else None)."""
+    total = 0.0
+    for job in jobs:
+        if not job.status.is_terminal:
+            if job.progress is None:
+                return None
+            total += min(max(job.progress, 0.0), 1.0)
+    return total
 
 
 # -- HTML ------------------------------------------------------------------------------------
 
 def job_html(job: Job) -> str:
-    """The static HTML card of a job (what nbconvert and GitHub show)."""
-    return render("job.html.j2", job=job_view(job.to_dict()))
+    """The static HTML card of a job (what a saved notebook, nbconvert and GitHub show)."""
+    return render("job.html.j2", job=job_view(snapshot(job)))
 
 
 def group_html(group: JobGroup) -> str:
@@ -191,9 +328,10 @@ def group_html(group: JobGroup) -> str:
 
 def job_text(job: Job) -> str:
     """The job's repr followed by its outputs, errors and warnings (capped)."""
-    view = job_view(job.to_dict())
-    lines = [_safe_repr(job)]
+    view = job_view(snapshot(job))
+    lines = [_safe_repr(job) + (" (from the cache)" if view["cached"] else "")]
     lines += [f"  output: {o['name']} ({o['content_type']}, {o['size_text']}) {o['availability']}"
+              + (f", saved as {o['path']}" if o["path"] else "")
               for o in view["outputs"]]
     if view["outputs_more"]:
         lines.append(f"  shown {len(view['outputs'])} of {view['outputs_total']} outputs")
@@ -209,14 +347,14 @@ def job_text(job: Job) -> str:
 def group_text(group: JobGroup) -> str:
     """The group's repr, then one line per job (capped) and the failures."""
     view, jobs = group_view(group)
-    lines = [_safe_repr(group)]
+    lines = [_safe_repr(group), f"  {view['progress']['text']}"]
     for job in jobs:
-        lines.append(f"  #{job['number']} {job['source']} → {job['target']} {job['status']} "
+        lines.append(f"  #{job['position']} {job['source']} → {job['target']} on {job['provider_name']} {job['status']} "
                      f"({job['elapsed_text']}): {job['short_message']}")
     if view["more"]:
         lines.append(f"  shown {len(jobs)} of {view['total']} jobs")
     for job in view["failures"]:
-        lines.append(f"  failed #{job['number']} {job['source']}: {job['short_message']}")
+        lines.append(f"  failed #{job['position']} {job['source']}: {job['short_message']}")
     if view["failures_more"]:
         lines.append(f"  … {view['failures_more']} more failed job(s)")
     return "\n".join(lines)

@@ -91,7 +91,8 @@ def compare(job, *, pages: int = 1, page: int = 1, lines: int = 40, max_bytes: i
     more = None
     if len(results_out) > outputs:
         more = f"shown {outputs} of {len(results_out)} outputs; preview(job.outputs[i]) shows any one"
-    title = f"job {job.id or '#' + str(job.number)}: {job.request.describe()} ({job.status})"
+    # No job id here: a heading that is a UUID says nothing (the card above shows the id).
+    title = f"{plain_name(request_source.name)}: {job.request.describe()} ({job.status})"
     return ComparePreview(title, plain_name(request_source.name), source, results, more, max_bytes=max_bytes)
 
 

@@ -67,6 +67,9 @@ class PagesPreview(Preview):
         pngs = [png_bytes(image, palette=palette) for image in images]
         omitted = len(self.thumbnails) - len(images)
         note = f"{omitted} thumbnail{'s' * (omitted != 1)} left out to keep the notebook small" if omitted else None
+        if self.shown < self.page_count:  # say how to see the rest
+            more = f"preview(pages={self.page_count}) shows all {self.page_count}"
+            note = f"{note}; {more}" if note else more
         html = render_template(
             "pages.html.j2", title=self.describe(), note=note, single=self.single,
             items=[{"number": n, "png": png, "width": im.width, "height": im.height}
