@@ -104,8 +104,9 @@ class ConversionContext:
         if self.progress_callback is not None:
             self.progress_callback(max(0.0, min(1.0, fraction)))
 
-    def run_tool(self, args, *, timeout: float | None = None, memory_mb: int | None = None, env=None, input=None):
-        """Run an external tool inside ``workdir`` with the job's limits."""
+    def run_tool(self, args, *, timeout: float | None = None, memory_mb: int | None = None, env=None, input=None,
+                 confine=None):
+        """Run an external tool inside ``workdir`` with the job's limits (``confine``: a sandbox policy)."""
         return tools.run(
             args,
             cwd=self.workdir,
@@ -114,4 +115,5 @@ class ConversionContext:
             env=env,
             input=input,
             cancel=self.cancel_event,
+            confine=confine,
         )

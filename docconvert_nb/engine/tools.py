@@ -63,12 +63,37 @@ def register_tool(tool: Tool) -> Tool:
     return tool
 
 
-def _limit_memory(megabytes: int | None):
+def address_space_limit(megabytes: int | None) -> int | None:
+    """The address-space limit (bytes) a child can actually get: ``megabytes``, or less under a hard limit.
+
+    A process under ``ulimit -v`` (a JupyterHub memory limit) cannot raise its hard limit, so asking
+    its children for more fails; they get the hard limit instead. None means no limit to set.
+    """
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = megabytes * 1024 * 1024 if megabytes else None
+    if hard != resource.RLIM_INFINITY and (wanted is None or wanted > hard):
+        return hard
+    return wanted
+
+
+def set_address_space(limit: int | None) -> None:
+    """Apply :func:`address_space_limit`'s answer in a child; never fails (the hard limit still holds)."""
+    if limit is None:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+
+
+def _limit_memory(megabytes: int | None, confinement=None):
+    limit = address_space_limit(megabytes)  # computed before fork: the child only applies it
+
     def apply():
         os.setsid()
-        if megabytes:
-            limit = megabytes * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        set_address_space(limit)
+        if confinement is not None:
+            confinement.apply()
 
     return apply
 
@@ -82,13 +107,15 @@ def run(
     env: dict[str, str] | None = None,
     input: bytes | None = None,
     cancel: threading.Event | None = None,
+    confine=None,
 ) -> subprocess.CompletedProcess:
     """Run a tool; return the completed process or raise :class:`ToolFailed`.
 
     ``env`` adds to (not replaces) the current environment. Stdout and stderr
     are captured. A non-zero exit, a signal, the time limit, or ``cancel``
     being set (the job was canceled) raise; the tool's whole process group is
-    killed in the last two cases.
+    killed in the last two cases. ``confine`` (a :class:`~.sandbox.Policy`) restricts what the tool
+    may read, write and connect to, where the kernel has Landlock.
     """
     full_env = dict(os.environ)
     if env:
@@ -102,7 +129,7 @@ def run(
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_limit_memory(memory_mb),
+            preexec_fn=_limit_memory(memory_mb, confine.prepare() if confine is not None else None),
         )
     except FileNotFoundError:
         raise ToolFailed(f"{name} is not installed") from None

@@ -101,8 +101,19 @@ def _cold_profile_dir() -> Path:
     """One LibreOffice profile per Python process for cold conversions (creating one costs seconds)."""
     global _cold_profile
     if _cold_profile is None:
-        _cold_profile = Path(tempfile.mkdtemp(prefix="docconvert-office-cold-"))
-        atexit.register(shutil.rmtree, _cold_profile, True)
+        profile = Path(tempfile.mkdtemp(prefix="docconvert-office-cold-"))
+        office_server.write_offline_profile(profile)
+        # A fresh profile makes LibreOffice restart itself once, which a confined office cannot do (its
+        # first IPC pipe stays in /tmp): initialise it now, with no document, so no confinement is needed.
+        try:
+            tools.run([office_server.SOFFICE.require(), "--headless", "--norestore", "--terminate_after_init",
+                       f"-env:UserInstallation={profile.as_uri()}"], cwd=profile, timeout=120,
+                      memory_mb=office_server.OFFICE_MEMORY_MB, env={"TMPDIR": str(profile), "HOME": str(profile)})
+        except tools.ToolFailed:
+            pass  # the conversion itself reports what is wrong
+        atexit.register(shutil.rmtree, profile, True)
+        atexit.register(office_server.remove_stale_pipe, profile)
+        _cold_profile = profile
     return _cold_profile
 
 
@@ -118,10 +129,15 @@ def convert_cold(ctx: ConversionContext, timeout: float) -> Path:
     args += ["--convert-to", convert_to, "--outdir", str(outdir), str(ctx.input_path)]
     try:
         # TMPDIR inside the job's folder: LibreOffice's pipe and temp files go where they are cleaned up.
+        # Confined like the warm office: it reads the system, this one input, and writes its folders.
         ctx.run_tool(args, timeout=timeout, memory_mb=office_server.OFFICE_MEMORY_MB,
-                     env={"TMPDIR": str(ctx.workdir)})
+                     env={"TMPDIR": str(ctx.workdir), "HOME": str(_cold_profile_dir())},
+                     confine=office_server.office_policy(_cold_profile_dir(), read_files=[ctx.input_path],
+                                                         read_write=[ctx.workdir]))
     except tools.ToolFailed as exc:
         raise DocconvertError(f"LibreOffice could not convert the document ({exc})") from None
+    finally:
+        office_server.remove_stale_pipe(_cold_profile_dir())  # the confined office cannot
     produced = outdir / (ctx.input_path.stem + ".pdf")
     if not produced.exists():
         raise DocconvertError("LibreOffice could not convert the document (it wrote no PDF; damaged or unsupported?)")
