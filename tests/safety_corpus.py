@@ -434,3 +434,22 @@ def leaks(pdf_bytes: bytes) -> list[str]:
     finally:
         pdf.close()
     return found
+
+
+# -- small documents that cost the office a lot ----------------------------------------------
+
+def nested_tables_docx(depth: int = 60) -> bytes:
+    """About 1 KB of DOCX: tables nested ``depth`` deep, whose layout takes LibreOffice minutes."""
+    opening = ('<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr><w:tblGrid><w:gridCol/><w:gridCol/>'
+               '</w:tblGrid><w:tr><w:tc><w:p><w:r><w:t>x</w:t></w:r></w:p>')
+    closing = '<w:p/></w:tc><w:tc><w:p><w:r><w:t>y</w:t></w:r></w:p></w:tc></w:tr></w:tbl>'
+    body = opening * depth + "<w:p/>" + closing * depth + "<w:p/>"
+    return _zip({
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+        "word/document.xml": f'<?xml version="1.0" encoding="UTF-8"?><w:document {_W}><w:body>{body}</w:body></w:document>',
+    })

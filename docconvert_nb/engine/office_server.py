@@ -43,6 +43,37 @@ REAPER = Path(__file__).with_name("_office_reaper.py")
 OFFICE_MEMORY_MB = 8192
 STARTUP_TIMEOUT = 60.0
 DEFAULT_CONVERSION_TIMEOUT = 120.0
+#: A conversion's time budget grows with its input: a small hostile file (a 1 KB DOCX of nested tables,
+#: a 1.6 KB sheet declaring a million rows) fails after BASE seconds instead of holding the office,
+#: which converts one document at a time, for the full two minutes.
+TIME_BUDGET_BASE = 20.0
+TIME_BUDGET_PER_MB = 15.0
+#: Resident memory the office may reach during one conversion (plus RSS_BUDGET_PER_MB per MB of input)
+#: before it is stopped; with this process it keeps a job of a ≤ 2 MB input under 1.5 GB.
+RSS_BUDGET_MB = 1024
+RSS_BUDGET_PER_MB = 64
+
+
+def time_budget(size_bytes: int, ceiling: float = DEFAULT_CONVERSION_TIMEOUT) -> float:
+    """Seconds a conversion of an input of ``size_bytes`` may take by default (at most ``ceiling``)."""
+    return min(float(ceiling), TIME_BUDGET_BASE + TIME_BUDGET_PER_MB * size_bytes / 1e6)
+
+
+def memory_budget_mb(size_bytes: int, base_mb: int = RSS_BUDGET_MB) -> int:
+    """Resident megabytes the office may use converting an input of ``size_bytes``."""
+    return int(base_mb + RSS_BUDGET_PER_MB * size_bytes / 1e6)
+
+
+def resident_mb(pid: int) -> int:
+    """Resident set size of a process in MB (0 if it is gone), from /proc (proc(5): VmRSS)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 #: soffice.bin's exit code for "restart me" (after creating a new user profile).
 RESTART_EXIT_CODE = 81
 
@@ -254,8 +285,12 @@ class OfficeServer:
     system and its own profile, where each document is staged, and opens no TCP connection.
     """
 
-    def __init__(self, *, startup_timeout: float = STARTUP_TIMEOUT, confine: bool = True, offline: bool = True):
+    def __init__(self, *, startup_timeout: float = STARTUP_TIMEOUT, confine: bool = True, offline: bool = True,
+                 rss_budget_mb: int = RSS_BUDGET_MB):
         self.startup_timeout = startup_timeout
+        self.rss_budget_mb = rss_budget_mb
+        self._rss_limit_mb: int | None = None  # of the conversion under way
+        self.peak_rss_mb = 0  # the office's largest resident size seen during the last conversion
         self.confine = confine and offline
         #: False only to show what an office without the offline settings does (the safety tests' control).
         self.offline = offline
@@ -393,10 +428,12 @@ class OfficeServer:
 
     # -- converting ------------------------------------------------------------------------
     def convert_to_pdf(self, source: Path, target: Path, *, password: str | None = None, csv_options: str | None = None,
-                       timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None) -> dict:
+                       timeout: float | None = None, cancel: threading.Event | None = None) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
         ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV).
+        ``timeout`` defaults to :func:`time_budget` of the input's size; the office's resident
+        memory is watched and the office stopped past :func:`memory_budget_mb`.
         Setting ``cancel`` (the job was canceled) stops the wait for the office; a
         conversion already running in it is abandoned by stopping the office,
         which the next request starts afresh.
@@ -413,6 +450,10 @@ class OfficeServer:
                     produced = staging / "converted.pdf"
                     request = {"input": str(staged), "output": str(produced), "password": password,
                                "csv_options": csv_options}
+                    if timeout is None:
+                        timeout = time_budget(staged.stat().st_size)
+                    self._rss_limit_mb = memory_budget_mb(staged.stat().st_size, self.rss_budget_mb)
+                    self.peak_rss_mb = 0
                     try:
                         reply = self._ask(request, timeout, cancel)
                     except OfficeDied:
@@ -423,6 +464,7 @@ class OfficeServer:
                     if produced.exists():
                         shutil.move(str(produced), str(target))
                 finally:
+                    self._rss_limit_mb = None
                     shutil.rmtree(staging, ignore_errors=True)
                 self.conversions += 1
                 return reply
@@ -456,7 +498,7 @@ class OfficeServer:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                reply = self._replies.get(timeout=min(0.5, max(0.01, deadline - time.monotonic())))
+                reply = self._replies.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
             except queue.Empty:
                 if what == "start" and self._office is not None and self._office.poll() == RESTART_EXIT_CODE:
                     # A fresh profile: the office initialises it, exits asking for a restart
@@ -473,8 +515,16 @@ class OfficeServer:
                                      "it restarts on the next job") from None
                 if time.monotonic() >= deadline:
                     self.stop()  # a hung office is useless: the next request starts a fresh one
-                    raise ToolFailed(f"LibreOffice took longer than {timeout:g} s to {what} and was stopped; "
-                                     "it restarts on the next job") from None
+                    raise ToolFailed(f"LibreOffice took longer than {timeout:.3g} s to {what} and was stopped; "
+                                     "it restarts on the next job (pass timeout=... to allow more)") from None
+                limit = self._rss_limit_mb
+                if limit is not None and what == "convert":
+                    used = resident_mb(self._office.pid)
+                    self.peak_rss_mb = max(self.peak_rss_mb, used)
+                    if used > limit:
+                        self.stop()
+                        raise ToolFailed(f"LibreOffice needed more than {limit} MB of memory for this document "
+                                         "and was stopped; it restarts on the next job") from None
                 continue
             if reply is None:
                 raise OfficeDied("the LibreOffice bridge exited")

@@ -8,6 +8,7 @@ each document gets a cold ``soffice --convert-to pdf`` in the job's folder.
 from __future__ import annotations
 
 import atexit
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,7 +22,8 @@ from .pdf import open_pdf
 
 PASSWORD = Option("password", str, None, "password of a protected document")
 WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: start one just for this document)")
-TIMEOUT = Option("timeout", (int, float), None, "seconds one conversion may take (default: the engine's tool limit)")
+TIMEOUT = Option("timeout", (int, float), None,
+                 "seconds one conversion may take (default: 20 s + 15 s per MB of input, at most the engine's tool limit)")
 
 
 @converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT], tools=["soffice"])
@@ -29,9 +31,12 @@ def office_to_pdf(ctx: ConversionContext) -> None:
     """Convert a Word/Excel/PowerPoint/OpenDocument/RTF/CSV/HTML document to PDF with LibreOffice."""
     office_server.SOFFICE.require()
     check_document(ctx)
-    timeout = float(ctx.options["timeout"] or ctx.tool_timeout)
-    if timeout <= 0:
-        raise DocconvertError("timeout must be a positive number of seconds")
+    if ctx.options["timeout"] is not None:
+        timeout = float(ctx.options["timeout"])
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise DocconvertError(f"timeout={ctx.options['timeout']!r}: give a positive number of seconds")
+    else:  # the default grows with the input, so a small hostile file fails fast
+        timeout = office_server.time_budget(ctx.input_path.stat().st_size, ctx.tool_timeout)
     target = ctx.workdir / "converted.pdf"
     ctx.progress(0.05)
     if ctx.options["warm"] and office_server.uno_available():
