@@ -5,11 +5,94 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from ...errors import DocconvertError
+
+#: Per-job budgets of the image and PDF converters. Frames and pages are counted, and each frame's
+#: size checked, before any is decoded; frames are then decoded and encoded one at a time.
+#: The most frames or pages one job decodes (a 1 MB TIFF can declare thousands):
+MAX_FRAMES = 1000
+#: The most pixels one job decodes over all its frames (streamed, so memory holds one frame):
+MAX_TOTAL_PIXELS = 2_000_000_000
+
+
+def check_frames(count: int, limit: int = MAX_FRAMES, what: str = "frames") -> None:
+    if count > limit:
+        raise DocconvertError(f"{count:,} {what} is over the limit of {limit:,} per job; choose some with pages=...")
+
+
+def frame_sizes(im: Image.Image, indexes: list[int]) -> list[tuple[int, int]]:
+    """Each chosen frame's size, read from its header (TIFF pages differ; other formats share one size)."""
+    if im.format != "TIFF" or getattr(im, "n_frames", 1) == 1:
+        return [im.size] * len(indexes)
+    sizes = []
+    current = im.tell()
+    try:
+        for index in indexes:
+            im.seek(index)  # TIFF: reads the page's directory, not its pixels
+            sizes.append(im.size)
+    except (EOFError, OSError, ValueError) as exc:
+        raise DocconvertError(f"the image is damaged or truncated: {exc}") from None
+    finally:
+        im.seek(current)
+    return sizes
+
+
+def check_budget(sizes: list[tuple[int, int]], max_pixels: int, total_limit: int = MAX_TOTAL_PIXELS) -> None:
+    """Refuse before decoding: any frame over ``max_pixels``, or all together over ``total_limit``."""
+    for number, (width, height) in enumerate(sizes, start=1):
+        check_pixels(width, height, max_pixels, f"frame {number}" if len(sizes) > 1 else "the image")
+    total = sum(w * h for w, h in sizes)
+    if total > total_limit:
+        raise DocconvertError(f"the {len(sizes):,} frames hold {total:,} pixels together, over the limit of "
+                              f"{total_limit:,} per job; choose some with pages=...")
+
+
+def frame_count(im: Image.Image) -> int:
+    """How many frames the image declares, counted without decoding them."""
+    try:
+        return int(getattr(im, "n_frames", 1) or 1)
+    except (EOFError, OSError, ValueError, SyntaxError) as exc:
+        raise DocconvertError(f"the image is damaged or truncated: {exc}") from None
+
+
+class LazyFrames(Image.Image):
+    """A multi-frame image whose frames are made on demand, one at a time, by ``make(i)``.
+
+    Pillow's multi-page writers (PDF, TIFF) walk frames with ``seek``; given this instead of a
+    list of decoded frames they hold one frame in memory at a time, so a 500-page PDF → TIFF or a
+    1,000-page TIFF → PDF needs the memory of one page, not of all.
+    """
+
+    def __init__(self, count: int, make: Callable[[int], Image.Image]):
+        super().__init__()
+        if count < 1:
+            raise ValueError("no frames")
+        self.n_frames = count
+        self.is_animated = count > 1
+        self._make = make
+        self._frame = -1
+        self.seek(0)
+
+    def seek(self, frame: int) -> None:
+        if not 0 <= frame < self.n_frames:
+            raise EOFError("no more frames")
+        if frame != self._frame:
+            page = self._make(frame)
+            page.load()
+            self.im, self._mode, self._size = page.im, page.mode, page.size
+            self.info = dict(page.info)
+            self.palette = page.palette
+            self._frame = frame
+
+    def tell(self) -> int:
+        return self._frame
+
+    def load(self):
+        return super().load()
 
 
 def check_pixels(width: int, height: int, limit: int, what: str = "the image") -> None:
@@ -47,6 +130,17 @@ def frames(im: Image.Image) -> Iterator[Image.Image]:
             yield frame.copy()
     except OSError as exc:
         raise DocconvertError(f"the image is damaged or truncated: {exc}") from None
+
+
+def frame_at(im: Image.Image, index: int) -> Image.Image:
+    """Frame ``index`` (0-based) of ``im``, decoded, as its own image (damage raises a clear error)."""
+    try:
+        im.seek(index)
+        frame = im.copy()
+        frame.info = dict(im.info)
+        return frame
+    except (EOFError, OSError, ValueError, SyntaxError) as exc:
+        raise DocconvertError(f"the image is damaged or truncated (frame {index + 1}): {exc}") from None
 
 
 def flatten(im: Image.Image, mode: str = "RGB") -> Image.Image:

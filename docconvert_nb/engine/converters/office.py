@@ -23,7 +23,8 @@ from .pdf import open_pdf
 PASSWORD = Option("password", str, None, "password of a protected document")
 WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: start one just for this document)")
 TIMEOUT = Option("timeout", (int, float), None,
-                 "seconds one conversion may take (default: 20 s + 15 s per MB of input, at most the engine's tool limit)")
+                 "seconds one conversion may take, up to 3600 (default: 20 s + 15 s per MB of input, at most the "
+                 "engine's tool limit)", minimum=0.001, maximum=3600)
 
 
 @converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT], tools=["soffice"])
