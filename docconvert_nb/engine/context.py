@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,16 @@ from typing import Any
 from .. import fileformats as formats
 from ..outputs import safe_filename
 from . import tools
+
+#: Longest output stem in UTF-8 bytes: with "-p1234.hocr.html" the name stays far below 255 bytes.
+MAX_STEM_BYTES = 150
+
+
+def _shortened(stem: str) -> str:
+    data = stem.encode("utf-8", "replace")
+    if len(data) <= MAX_STEM_BYTES:
+        return stem
+    return data[:MAX_STEM_BYTES].decode("utf-8", "ignore").rstrip() + "…"
 
 
 @dataclass
@@ -52,12 +63,12 @@ class ConversionContext:
 
     @property
     def stem(self) -> str:
-        """The source name without extension, for naming outputs."""
+        """The source name without extension, for naming outputs (short enough for any file system)."""
         name = Path(self.source_name).name
         for suffix in (".hocr.html",):
             if name.lower().endswith(suffix):
-                return name[: -len(suffix)] or "document"
-        return Path(name).stem or "document"
+                return _shortened(name[: -len(suffix)]) or "document"
+        return _shortened(Path(name).stem) or "document"
 
     def output_name(self, suffix: str = "", fmt: str | None = None) -> str:
         """``report.docx`` → ``report.pdf`` (or ``report-p1.png`` with ``suffix='-p1'``)."""
@@ -79,8 +90,10 @@ class ConversionContext:
             raise ValueError(f"converter produced two outputs named {name}")
         if isinstance(data, Path):
             data.replace(dest)
+            os.chmod(dest, 0o600)
         else:
-            dest.write_bytes(data)
+            with open(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                fh.write(data)
         digest = hashlib.md5()
         with dest.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):

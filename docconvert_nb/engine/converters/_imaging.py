@@ -114,9 +114,19 @@ def open_image(path: Path, max_pixels: int) -> Iterator[Image.Image]:
         raise DocconvertError(f"{path.name} is not an image Pillow can read (damaged or mislabelled?)") from None
     except Image.DecompressionBombError as exc:
         raise DocconvertError(f"the image is too large to open safely: {exc}") from None
+    except (ValueError, SyntaxError, OSError, EOFError) as exc:
+        # Pillow's refusals of hostile files: a text chunk that inflates past its limit, broken headers.
+        raise DocconvertError(f"the image cannot be read safely ({_pillow_reason(exc)})") from None
     with im:
         check_pixels(im.width, im.height, max_pixels)
         yield im
+
+
+def _pillow_reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if "decompressed data too large" in text.lower():
+        return "a compressed metadata chunk inflates beyond Pillow's safety limit"
+    return text
 
 
 def frames(im: Image.Image) -> Iterator[Image.Image]:
@@ -140,7 +150,7 @@ def frame_at(im: Image.Image, index: int) -> Image.Image:
         frame.info = dict(im.info)
         return frame
     except (EOFError, OSError, ValueError, SyntaxError) as exc:
-        raise DocconvertError(f"the image is damaged or truncated (frame {index + 1}): {exc}") from None
+        raise DocconvertError(f"the image is damaged or truncated (frame {index + 1}): {_pillow_reason(exc)}") from None
 
 
 def flatten(im: Image.Image, mode: str = "RGB") -> Image.Image:
