@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import fileformats as formats
 from ..outputs import safe_filename
-from . import tools
+from . import sandbox, tools
 
 #: Longest output stem in UTF-8 bytes: with "-p1234.hocr.html" the name stays far below 255 bytes.
 MAX_STEM_BYTES = 150
@@ -109,6 +109,14 @@ class ConversionContext:
         self.outputs.append(out)
         return out
 
+    def tool_policy(self) -> sandbox.Policy:
+        """What a tool run for this job may touch (see :meth:`run_tool`)."""
+        reads = [*sandbox.SYSTEM_READ]
+        if os.environ.get("TESSDATA_PREFIX"):
+            reads.append(os.environ["TESSDATA_PREFIX"])
+        return sandbox.Policy(read=reads, read_files=[str(self.input_path), str(self.output_dir)],
+                              read_write=[str(self.workdir)], make_socket=[])
+
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
@@ -119,7 +127,14 @@ class ConversionContext:
 
     def run_tool(self, args, *, timeout: float | None = None, memory_mb: int | None = None, env=None, input=None,
                  confine=None):
-        """Run an external tool inside ``workdir`` with the job's limits (``confine``: a sandbox policy)."""
+        """Run an external tool inside ``workdir`` with the job's limits.
+
+        The tool is confined (where the kernel has Landlock) to reading the system, the job's input
+        and outputs, and to its scratch folder, with no network: a document naming other files (an
+        indirect DjVu's ``../`` components, say) gets nothing. ``confine`` replaces that policy.
+        """
+        if confine is None:
+            confine = self.tool_policy()
         return tools.run(
             args,
             cwd=self.workdir,

@@ -64,6 +64,10 @@ def memory_budget_mb(size_bytes: int, base_mb: int = RSS_BUDGET_MB) -> int:
     return int(base_mb + RSS_BUDGET_PER_MB * size_bytes / 1e6)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 1 else f"{value:.2g}"
+
+
 def resident_mb(pid: int) -> int:
     """Resident set size of a process in MB (0 if it is gone), from /proc (proc(5): VmRSS)."""
     try:
@@ -515,7 +519,7 @@ class OfficeServer:
                                      "it restarts on the next job") from None
                 if time.monotonic() >= deadline:
                     self.stop()  # a hung office is useless: the next request starts a fresh one
-                    raise ToolFailed(f"LibreOffice took longer than {timeout:.3g} s to {what} and was stopped; "
+                    raise ToolFailed(f"LibreOffice took longer than {_seconds(timeout)} s to {what} and was stopped; "
                                      "it restarts on the next job (pass timeout=... to allow more)") from None
                 limit = self._rss_limit_mb
                 if limit is not None and what == "convert":
