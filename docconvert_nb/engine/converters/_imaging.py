@@ -142,10 +142,17 @@ def frames(im: Image.Image) -> Iterator[Image.Image]:
         raise DocconvertError(f"the image is damaged or truncated: {exc}") from None
 
 
-def frame_at(im: Image.Image, index: int) -> Image.Image:
-    """Frame ``index`` (0-based) of ``im``, decoded, as its own image (damage raises a clear error)."""
+def frame_at(im: Image.Image, index: int, *, copy: bool = False) -> Image.Image:
+    """Frame ``index`` (0-based) of ``im``, decoded (damage raises a clear error).
+
+    Without ``copy`` it is ``im`` itself, valid until the next seek or until ``im`` is closed:
+    enough for a writer that consumes each frame at once, and one frame less in memory.
+    """
     try:
         im.seek(index)
+        im.load()
+        if not copy:
+            return im
         frame = im.copy()
         frame.info = dict(im.info)
         return frame
@@ -156,12 +163,13 @@ def frame_at(im: Image.Image, index: int) -> Image.Image:
 def flatten(im: Image.Image, mode: str = "RGB") -> Image.Image:
     """Convert to ``mode``, compositing any transparency onto white."""
     if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        background.alpha_composite(rgba)
-        return background.convert(mode)
+        # Pasted through its own alpha onto white: one image of the target mode, not three RGBA copies.
+        rgba = im if im.mode in ("RGBA", "LA") else im.convert("RGBA")
+        background = Image.new(mode, rgba.size, "white")
+        background.paste(rgba.convert(mode) if mode != rgba.mode[:-1] else rgba, mask=rgba.getchannel("A"))
+        return background
     if im.mode == mode:
-        return im.copy()
+        return im  # already right: no copy (callers do not change it)
     return im.convert(mode)
 
 

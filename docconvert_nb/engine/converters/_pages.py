@@ -64,7 +64,7 @@ def _image_pages(ctx, spec, dpi):
     def image_pages():
         with open_image(ctx.input_path, ctx.max_pixels) as im:
             for i in indexes:
-                yield PageImage(i + 1, frame_at(im, i), page_dpi or dpi)
+                yield PageImage(i + 1, frame_at(im, i, copy=True), page_dpi or dpi)
 
     return len(indexes), image_pages()
 
