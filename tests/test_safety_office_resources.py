@@ -138,3 +138,19 @@ def test_a_confined_process_reads_neither_home_nor_tmp_nor_the_network(tmp_path)
         assert "own file" in out
         if sandbox.available() >= 4:
             assert "net=1" in out and server.requests == []
+
+
+@pytest.mark.skipif(sandbox.available() < 4, reason="the opt-in needs Landlock with network rules")
+def test_remote_resources_is_an_opt_in_that_still_keeps_local_files_out(hostile, provider):
+    server, paths = hostile
+    for name in ("hostile.html", "hostile.docx"):
+        before = len(server.requests)
+        job = dc.convert(paths[name], to="pdf", provider=provider, remote_resources=True).wait(timeout=180)
+        found = corpus.leaks(job.outputs[0].read())
+        assert server.requests[before:], f"{name}: the opt-in fetched nothing"
+        assert any("network" in leak for leak in found), found
+        assert not any("local" in leak for leak in found), found
+    # The default office is still offline.
+    before = len(server.requests)
+    dc.convert(paths["hostile.html"], to="pdf", provider=provider).wait(timeout=180)
+    assert server.requests[before:] == []

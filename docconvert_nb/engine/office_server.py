@@ -192,14 +192,24 @@ OFFLINE_SETTINGS = (
 )
 
 
-def write_offline_profile(profile: Path) -> Path:
+#: What ``remote_resources=True`` gives up: the block on linked resources and the dead proxy.
+#: Local files stay out of reach through Landlock alone, which is why the option requires it.
+_REMOTE_ALLOWS = {"BlockUntrustedRefererLinks", "ooInetProxyType", "ooInetNoProxy", "ooInetHTTPProxyName",
+                  "ooInetHTTPProxyPort", "ooInetHTTPSProxyName", "ooInetHTTPSProxyPort", "ooInetFTPProxyName",
+                  "ooInetFTPProxyPort"}
+
+
+def write_offline_profile(profile: Path, *, remote: bool = False) -> Path:
     """Create ``profile`` (a LibreOffice UserInstallation folder) holding :data:`OFFLINE_SETTINGS`.
 
     The settings are ``finalized``, so nothing the office does later (a document, an extension) can
-    change them. Returns the settings file.
+    change them. ``remote`` leaves out the rules that keep remote resources away (see
+    :data:`_REMOTE_ALLOWS`). Returns the settings file.
     """
     items = []
     for path, name, kind, value in OFFLINE_SETTINGS:
+        if remote and name in _REMOTE_ALLOWS:
+            continue
         xml_value = "<value/>" if value == "" and kind == "string-list" else f"<value>{value}</value>"
         items.append(f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse" oor:finalized="true">'
                      f"{xml_value}</prop></item>")
@@ -218,11 +228,13 @@ def write_offline_profile(profile: Path) -> Path:
 OFFICE_SYSTEM_READ = ("/var/spool/libreoffice", "/var/lib/libreoffice")
 
 
-def office_policy(profile: Path, *, read_files=(), read_write=(), bind_ports=()) -> sandbox.Policy:
-    """What an office may touch: the system, its profile, the given files; no TCP but its own port."""
+def office_policy(profile: Path, *, read_files=(), read_write=(), bind_ports=(),
+                  allow_connect: bool = False) -> sandbox.Policy:
+    """What an office may touch: the system, its profile, the given files; no TCP but its own port
+    (``allow_connect``: outgoing connections too, for ``remote_resources=True``)."""
     return sandbox.Policy(read=[*sandbox.SYSTEM_READ, *OFFICE_SYSTEM_READ],
                           read_write=[str(profile), *map(str, read_write)], read_files=[str(f) for f in read_files],
-                          bind_ports=list(bind_ports))
+                          bind_ports=list(bind_ports), allow_connect=allow_connect)
 
 
 def office_environment(profile: Path) -> dict[str, str]:
@@ -290,8 +302,11 @@ class OfficeServer:
     """
 
     def __init__(self, *, startup_timeout: float = STARTUP_TIMEOUT, confine: bool = True, offline: bool = True,
-                 rss_budget_mb: int = RSS_BUDGET_MB):
+                 rss_budget_mb: int = RSS_BUDGET_MB, remote: bool = False):
         self.startup_timeout = startup_timeout
+        #: Documents may fetch remote resources (the ``remote_resources=True`` opt-in); local files stay
+        #: unreadable through Landlock, so start() refuses where the kernel has none.
+        self.remote = remote
         self.rss_budget_mb = rss_budget_mb
         self._rss_limit_mb: int | None = None  # of the conversion under way
         self.peak_rss_mb = 0  # the office's largest resident size seen during the last conversion
@@ -338,8 +353,11 @@ class OfficeServer:
                 raise ToolFailed("LibreOffice's Python bridge is missing. Install it with: "
                                  "sudo apt-get install -y --no-install-recommends python3-uno")
             self._profile = Path(tempfile.mkdtemp(prefix="docconvert-office-profile-"))
+            if self.remote and not (self.confine and sandbox.available()):
+                raise ToolFailed("remote_resources=True needs Landlock (Linux ≥ 5.13) to keep local files "
+                                 "out of the document's reach; this kernel has none")
             if self.offline:
-                write_offline_profile(self._profile)
+                write_offline_profile(self._profile, remote=self.remote)
             self._reaper = Reaper(self._profile)
             port = _free_port()
             self._port = port
@@ -364,7 +382,8 @@ class OfficeServer:
         args = [binary, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
                 f"-env:UserInstallation={self._profile.as_uri()}",
                 f"--accept=socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext"]
-        confinement = office_policy(self._profile, bind_ports=[port]).prepare() if self.confine else None
+        confinement = (office_policy(self._profile, bind_ports=[port], allow_connect=self.remote).prepare()
+                       if self.confine else None)
         memory = address_space_limit(OFFICE_MEMORY_MB)
         try:
             office = self._popen_office(args, memory, confinement)
@@ -545,20 +564,30 @@ class OfficeServer:
 
 
 _server: OfficeServer | None = None
+_remote_server: OfficeServer | None = None
 _server_lock = threading.Lock()
 
 
-def get_server() -> OfficeServer:
-    """The process-wide office server (created on first use, not started until a conversion)."""
-    global _server
+def get_server(*, remote: bool = False) -> OfficeServer:
+    """The process-wide office server (created on first use, not started until a conversion).
+
+    ``remote=True`` gives the separate office for documents allowed to fetch remote resources.
+    """
+    global _server, _remote_server
     with _server_lock:
+        if _server is None and _remote_server is None:
+            atexit.register(shutdown)
+        if remote:
+            if _remote_server is None:
+                _remote_server = OfficeServer(remote=True)
+            return _remote_server
         if _server is None:
             _server = OfficeServer()
-            atexit.register(shutdown)
         return _server
 
 
 def shutdown() -> None:
-    """Stop the warm office, if one runs."""
-    if _server is not None:
-        _server.stop()
+    """Stop the warm offices, if they run."""
+    for server in (_server, _remote_server):
+        if server is not None:
+            server.stop()

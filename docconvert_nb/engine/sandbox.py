@@ -75,8 +75,10 @@ class Policy:
     read_files: list[str] = field(default_factory=list)
     #: Folders where it may only create sockets (LibreOffice's IPC pipe lives in /tmp).
     make_socket: list[str] = field(default_factory=lambda: ["/tmp"])
-    #: TCP ports it may listen on; with Landlock ABI ≥ 4 every TCP connect is refused.
+    #: TCP ports it may listen on; with Landlock ABI ≥ 4 every TCP connect is refused...
     bind_ports: list[int] = field(default_factory=list)
+    #: ...unless this is set (the opt-in to remote resources).
+    allow_connect: bool = False
 
     def prepare(self) -> "_Prepared | None":
         """Build the rule set in the parent (no allocation or imports needed after fork)."""
@@ -103,7 +105,7 @@ class Policy:
             if not os.path.isdir(real):
                 rights &= FILE_RIGHTS
             prepared.append((real, rights & handled_fs))
-        net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0
+        net = (NET_BIND_TCP | (0 if self.allow_connect else NET_CONNECT_TCP)) if abi >= 4 else 0
         attr = struct.pack("=QQ", handled_fs, net) if net else struct.pack("=Q", handled_fs)
         return _Prepared(attr, prepared, [int(p) for p in self.bind_ports] if net else [])
 

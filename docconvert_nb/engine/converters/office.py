@@ -27,7 +27,12 @@ TIMEOUT = Option("timeout", (int, float), None,
                  "engine's tool limit)", minimum=0.001, maximum=3600)
 
 
-@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT], tools=["soffice"])
+REMOTE = Option("remote_resources", bool, False,
+                "let the document fetch the http(s) images and links it names (off: a document could reach "
+                "any server; local files stay unreadable either way, which needs Landlock, Linux ≥ 5.13)")
+
+
+@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT, REMOTE], tools=["soffice"])
 def office_to_pdf(ctx: ConversionContext) -> None:
     """Convert a Word/Excel/PowerPoint/OpenDocument/RTF/CSV/HTML document to PDF with LibreOffice."""
     office_server.SOFFICE.require()
@@ -40,9 +45,12 @@ def office_to_pdf(ctx: ConversionContext) -> None:
         timeout = office_server.time_budget(ctx.input_path.stat().st_size, ctx.tool_timeout)
     target = ctx.workdir / "converted.pdf"
     ctx.progress(0.05)
+    remote = ctx.options["remote_resources"]
+    if remote and not (ctx.options["warm"] and office_server.uno_available()):
+        raise DocconvertError("remote_resources=True needs the warm LibreOffice (python3-uno)")
     if ctx.options["warm"] and office_server.uno_available():
         try:
-            reply = office_server.get_server().convert_to_pdf(
+            reply = office_server.get_server(remote=remote).convert_to_pdf(
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
                 timeout=timeout, cancel=ctx.cancel_event,
             )
