@@ -9,6 +9,7 @@ what the tool said.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import shutil
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import DocconvertError, ToolMissing
+
+log = logging.getLogger(__name__)
 
 #: Default limits for one tool run.
 DEFAULT_TIMEOUT = 120.0
@@ -121,16 +124,28 @@ def run(
     if env:
         full_env.update(env)
     name = Path(args[0]).name
-    try:
-        proc = subprocess.Popen(
+    confinement = confine.prepare() if confine is not None else None
+
+    def start(confinement):
+        return subprocess.Popen(
             list(args),
             cwd=cwd,
             env=full_env,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_limit_memory(memory_mb, confine.prepare() if confine is not None else None),
+            preexec_fn=_limit_memory(memory_mb, confinement),
         )
+
+    try:
+        try:
+            proc = start(confinement)
+        except subprocess.SubprocessError:
+            if confinement is None:
+                raise
+            # Landlock refused in the child (a seccomp filter, say): run as before confinement existed.
+            log.warning("could not confine %s with Landlock; running it unconfined", name)
+            proc = start(None)
     except FileNotFoundError:
         raise ToolFailed(f"{name} is not installed") from None
     deadline = time.monotonic() + timeout
