@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -145,3 +146,16 @@ def test_the_engine_refuses_to_copy_a_file_that_turned_into_a_fifo(engine, tmp_p
 
     threading.Thread(target=submit, daemon=True).start()
     assert done.wait(10), "copying a FIFO into the store blocked"
+
+
+def test_the_doctor_reports_the_sandbox_and_the_memory_ceiling():
+    from docconvert_nb.engine import sandbox
+    from docconvert_nb.engine.doctor import doctor
+
+    (check,) = [c for c in doctor().checks if c.name == "landlock"]
+    assert check.version == (f"ABI {sandbox.available()}" if sandbox.available() else "not available")
+    script = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2**32, 2**32)); "
+              "from docconvert_nb.engine.doctor import _sandbox_check; print(_sandbox_check().note)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}).stdout
+    assert "address space capped at 4,096 MB" in out
