@@ -174,11 +174,7 @@ def _blank_pdf(pages: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def _lying_pdf() -> bytes:
-    """One page, but the page tree claims three."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 3 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+def _pdf(objects: list[bytes]) -> bytes:
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -191,9 +187,20 @@ def _lying_pdf() -> bytes:
     return bytes(out)
 
 
-def test_a_pdf_whose_count_lies_fails_with_a_message_and_no_traceback(provider, caplog):
+CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
+PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"
+HOSTILE_PDFS = {
+    "count-lies": [CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 3 >>", PAGE],
+    "tree-loops": [CATALOG, b"<< /Type /Pages /Kids [4 0 R] /Count 5 >>", PAGE,
+                   b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Parent 2 0 R /Count 5 >>"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_PDFS))
+@pytest.mark.parametrize("target", ["png", "tiff"])
+def test_a_pdf_whose_page_tree_lies_or_loops_fails_with_a_message_and_no_traceback(provider, caplog, kind, target):
     caplog.set_level(logging.ERROR)
-    job = dc.convert(_lying_pdf(), to="png", provider=provider, name="lying.pdf")
+    job = dc.convert(_pdf(HOSTILE_PDFS[kind]), to=target, provider=provider, name=f"{kind}.pdf")
     with pytest.raises(JobFailed) as failure:
         job.wait(timeout=60)
     assert "cannot be read: the file is damaged" in str(failure.value)
