@@ -12,7 +12,6 @@ the pipes and the profile folder, and exits.
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 
@@ -24,19 +23,6 @@ def office_alive(pid, profile):
             return profile.encode() in fh.read()
     except OSError:
         return False
-
-
-def stale(path):
-    """True for a socket nobody listens on (so never another office's live pipe)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        try:
-            sock.connect(path)
-        except ConnectionRefusedError:
-            return True
-        except OSError:
-            return False
-    return False
 
 
 def stop(pids, profile):
@@ -68,12 +54,11 @@ def main():
         elif kind == "pipe" and value:
             pipes.append(value)
     stop(pids, profile)
-    for pipe in pipes:
-        if stale(pipe):
-            try:
-                os.unlink(pipe)
-            except OSError:
-                pass
+    for pipe in pipes:  # named after this profile, so no other office's; its office is stopped
+        try:
+            os.unlink(pipe)
+        except OSError:
+            pass
     shutil.rmtree(profile, ignore_errors=True)
     return 0
 

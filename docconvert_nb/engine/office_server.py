@@ -441,7 +441,7 @@ class OfficeServer:
             self._office = self._bridge = None
             if self._profile is not None:
                 # The office's IPC pipe lives in /tmp whatever TMPDIR says.
-                _remove_stale_pipes([office_pipe(self._profile)])
+                office_pipe(self._profile).unlink(missing_ok=True)  # named after our profile: ours alone
             if self._reaper is not None:
                 self._reaper.finish()
                 self._reaper = None
@@ -527,7 +527,7 @@ class OfficeServer:
                     # A fresh profile: the office initialises it, exits asking for a restart
                     # (oosplash would do this for us), and then listens for real. The confined office
                     # cannot delete its first IPC pipe from /tmp, so we do, or the second one could not bind.
-                    _remove_stale_pipes([office_pipe(self._profile)])
+                    office_pipe(self._profile).unlink(missing_ok=True)  # named after our profile: ours alone
                     self._office = self._launch_office(self._office.args[0], self._port)
                     continue
                 if self._office is None or self._office.poll() is not None or self._bridge.poll() is not None:
