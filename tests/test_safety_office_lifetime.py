@@ -95,3 +95,24 @@ def test_tools_fit_inside_a_hard_address_space_limit(tmp_path):
                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout.split() == ["True", "True", "ran"], proc.stderr[-2000:]
     assert tools.address_space_limit(None) in (None, resource.getrlimit(resource.RLIMIT_AS)[1])
+
+
+def test_a_tool_dies_with_the_process_that_runs_it(tmp_path):
+    script = "from docconvert_nb.engine import tools; tools.run(['sleep', '300'], cwd='.', timeout=600)"
+    owner = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 20
+        children: list[str] = []
+        while time.monotonic() < deadline and not children:
+            time.sleep(0.2)
+            children = subprocess.run(["pgrep", "-P", str(owner.pid)], capture_output=True, text=True).stdout.split()
+        assert children, "the tool did not start"
+        owner.kill()
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(int(pid)) for pid in children):
+            time.sleep(0.1)
+        assert not any(_alive(int(pid)) for pid in children), "the tool outlived its owner"
+    finally:
+        if owner.poll() is None:
+            owner.kill()

@@ -65,6 +65,15 @@ def _fs_rights(abi: int) -> int:
     return next(rights for version, rights in sorted(_FS_BY_ABI.items(), reverse=True) if abi >= version)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child between fork and exec: receive SIGKILL when the parent thread exits (prctl(2))."""
+    _prctl(ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(9), ctypes.c_ulong(0), ctypes.c_ulong(0),
+           ctypes.c_ulong(0))
+
+
 @dataclass
 class Policy:
     """What a confined process may touch. Paths that do not exist are skipped."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import DocconvertError, ToolMissing
+from . import sandbox
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def _limit_memory(megabytes: int | None, confinement=None):
 
     def apply():
         os.setsid()
+        # Killed if the thread that started it dies with this process (it waits for the tool meanwhile).
+        sandbox.die_with_parent()
         set_address_space(limit)
         if confinement is not None:
             confinement.apply()
