@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from . import fileformats as _formats
 from . import journaling as _journal
 from . import providers
-from .documents import ConversionRequest, Source
+from .documents import ConversionRequest, Source, readable_name
 from .errors import DocconvertError, UnknownFormat
 from .jobs import Job, JobGroup
 from .providers.base import Provider
@@ -184,10 +184,11 @@ def _failed_job(task, document, to, provider, exc, source: Source | None = None,
     """A job that failed before reaching the provider, kept so a batch shows every input."""
     if source is None:
         label = name or ("document" if isinstance(document, (bytes, bytearray, memoryview)) else Path(document).name)
+        label = readable_name(label)
         source = Source(name=label, format="unknown", data=b"")
     job = Job(ConversionRequest(source, _formats.normalize(to), task, {}), provider)
     get_tracker().adopt(job)
-    job._fail(str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {document}")
+    job._fail(str(exc) if not isinstance(exc, FileNotFoundError) else f"no such file: {readable_name(str(document))}")
     return job
 
 

@@ -289,15 +289,40 @@ def run_jobs(args, task: str, target: str, options: dict) -> int:
     return report(group)
 
 
+def shown(value) -> str:
+    """``value`` as text safe for a terminal and for one-item-per-line output.
+
+    Control characters (ESC sequences, newlines, carriage returns, C1 codes) and the lone
+    surrogates of undecodable file names are written as Python escapes (``\\x1b``, ``\\n``).
+    """
+    text = str(value)
+    if not any(_unsafe(ch) for ch in text):
+        return text
+    return "".join(_escaped(ch) if _unsafe(ch) else ch for ch in text)
+
+
+_CONTROL = frozenset(chr(c) for c in [*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029])
+
+
+def _unsafe(ch: str) -> bool:
+    return ch in _CONTROL or "\udc80" <= ch <= "\udcff"
+
+
+def _escaped(ch: str) -> str:
+    if "\udc80" <= ch <= "\udcff":  # the byte Python could not decode
+        return f"\\x{ord(ch) - 0xdc00:02x}"
+    return ch.encode("unicode_escape").decode("ascii")
+
+
 def report(group) -> int:
     """Print the written paths (stdout) and every failure (stderr); the exit code for the group."""
     failures: list[str] = []
     for job in group:
         for warning in job.warnings:
-            print(f"docconvert-nb: warning: {job.source_name}: {warning}", file=sys.stderr)
+            print(f"docconvert-nb: warning: {shown(job.source_name)}: {shown(warning)}", file=sys.stderr)
         if job.ok and len(job.saved) == len(job.outputs):
             for path in job.saved:
-                print(path, flush=True)
+                print(shown(path), flush=True)
         else:
             detail = "; ".join(job.errors) or job.message
             if job.ok:
@@ -372,6 +397,8 @@ def _find_record(engine, job_id: str):
     """The record whose id is ``job_id`` or starts with it."""
     from .errors import JobNotFound
 
+    if not job_id.strip():  # "" is a prefix of every id
+        raise UsageProblem("give a job id (or a unique prefix of one), not an empty string")
     matches = [record for record in engine.jobs() if record.id.startswith(job_id)]
     exact = [record for record in matches if record.id == job_id]
     if exact:
@@ -401,7 +428,7 @@ def cmd_jobs(args) -> int:
         print(f"{'ID':36}  {'STATUS':10}  {'TASK':8}  {'SUBMITTED':19}  SOURCE → TARGET")
         for record in records:
             print(f"{record.id:36}  {record.status:10}  {record.task:8}  {_when(record.submitted_at)}  "
-                  f"{record.source_name} → {record.target}")
+                  f"{shown(record.source_name)} → {record.target}")
         return EXIT_OK
     record = _find_record(engine, args.id)
     if action == "delete":
@@ -421,7 +448,7 @@ def _describe_record(engine, record) -> str:
     lines = [
         f"job {record.id}",
         f"  status:    {record.status} — {record.message}",
-        f"  task:      {record.task} {record.source_name} ({record.source_format}) → {record.target}",
+        f"  task:      {record.task} {shown(record.source_name)} ({record.source_format}) → {record.target}",
         f"  submitted: {_when(record.submitted_at)}   finished: {_when(record.finished_at)}",
     ]
     if record.options:
@@ -430,7 +457,7 @@ def _describe_record(engine, record) -> str:
     for output in record.outputs:
         where = "(gone)" if gone else str(engine.store.output_dir(record.id) / output.name)
         lines.append(f"  output:    {output.name} {output.content_type} {output.size} bytes  {where}")
-    lines += [f"  error:     {error}" for error in record.errors]
+    lines += [f"  error:     {shown(error)}" for error in record.errors]
     lines += [f"  warning:   {warning}" for warning in record.warnings]
     return "\n".join(lines)
 

@@ -20,6 +20,25 @@ class UnknownFormat(DocconvertError, ValueError):
     """The input's format could not be recognised from its bytes or its name."""
 
 
+class InputError(DocconvertError, OSError):
+    """The document a call names cannot be read as input (missing, a folder, not a regular file).
+
+    Also an ``OSError`` (and the matching subclass), so ``except OSError`` keeps working.
+    """
+
+
+class InputNotFound(InputError, FileNotFoundError):
+    """No file at the path given (or a symbolic link to nothing)."""
+
+
+class InputIsFolder(InputError, IsADirectoryError):
+    """The path given is a folder, not a document."""
+
+
+class InputNotRegular(InputError):
+    """The path is not a regular file: a FIFO, socket or device, a symbolic-link loop, or unreadable."""
+
+
 class InvalidOptions(DocconvertError, ValueError):
     """An option the converter does not know, or a value it cannot take."""
 

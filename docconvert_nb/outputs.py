@@ -25,6 +25,18 @@ Opener = Callable[[], IO[bytes]]
 _result_helpers: dict[str, Callable[..., Any]] = {}
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would, for every thread)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def set_result_helper(name: str, function: Callable[..., Any]) -> None:
     """Install the function behind ``Output.<name>()`` and ``Job.<name>()``."""
     _result_helpers[name] = function
@@ -116,6 +128,8 @@ class Output:
         try:
             with os.fdopen(fd, "wb") as sink, self.open() as source:
                 shutil.copyfileobj(source, sink, 1 << 20)
+                # mkstemp makes 0600; a saved output is the user's file, so it follows the umask like any other.
+                os.chmod(sink.fileno(), 0o666 & ~current_umask())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -165,7 +165,7 @@ def test_docconvert_lists_providers_formats_and_jobs(shell, scans):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ('%convert "{scans}/no such page.png" --to pdf', "FileNotFoundError: no such file: "),
+        ('%convert "{scans}/no such page.png" --to pdf', "InputNotFound: no such file: "),
         ('%convert "{scans}/page one.png" --to docx', "UnsupportedConversion: the embedded engine cannot convert png to docx"),
         ('%convert "{scans}/page one.png" --to pdf --provider nowhere', "unknown provider 'nowhere'"),
         ('%convert "{scans}/page one.png" --to pdf --opt colour=red', "InvalidOptions: unknown option 'colour'"),
@@ -201,7 +201,7 @@ def test_the_notebook_sees_the_message_not_a_traceback(shell, scans, capsys):
     assert isinstance(result.error_in_exec, MagicError)
     shown = capsys.readouterr()
     text = shown.out + shown.err
-    assert f"FileNotFoundError: no such file: {scans}/missing page.png" in text
+    assert f"InputNotFound: no such file: {scans}/missing page.png" in text
     assert "Traceback" not in text and "magics.py" not in text
 
 
@@ -313,5 +313,5 @@ def test_an_executed_notebook_runs_the_magics_and_stops_at_an_error(tmp_path):
     assert "Apple" in frame_text and "0.75" in frame_text
     error = failing.outputs[0]
     assert error["output_type"] == "error" and error["ename"] == "MagicError"
-    assert error["traceback"] == ["FileNotFoundError: no such file: in here/missing.png"]
+    assert error["traceback"] == ["InputNotFound: no such file: in here/missing.png"]
     assert after.execution_count is None and not after.outputs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,17 @@ from typing import Any
 
 from .. import fileformats as formats
 from ..util import safe_filename
-from . import tools
+from . import sandbox, tools
+
+#: Longest output stem in UTF-8 bytes: with "-p1234.hocr.html" the name stays far below 255 bytes.
+MAX_STEM_BYTES = 150
+
+
+def _shortened(stem: str) -> str:
+    data = stem.encode("utf-8", "replace")
+    if len(data) <= MAX_STEM_BYTES:
+        return stem
+    return data[:MAX_STEM_BYTES].decode("utf-8", "ignore").rstrip() + "…"
 
 
 @dataclass
@@ -52,12 +63,12 @@ class ConversionContext:
 
     @property
     def stem(self) -> str:
-        """The source name without extension, for naming outputs."""
+        """The source name without extension, for naming outputs (short enough for any file system)."""
         name = Path(self.source_name).name
         for suffix in (".hocr.html",):
             if name.lower().endswith(suffix):
-                return name[: -len(suffix)] or "document"
-        return Path(name).stem or "document"
+                return _shortened(name[: -len(suffix)]) or "document"
+        return _shortened(Path(name).stem) or "document"
 
     def output_name(self, suffix: str = "", fmt: str | None = None) -> str:
         """``report.docx`` → ``report.pdf`` (or ``report-p1.png`` with ``suffix='-p1'``)."""
@@ -79,8 +90,10 @@ class ConversionContext:
             raise ValueError(f"converter produced two outputs named {name}")
         if isinstance(data, Path):
             data.replace(dest)
+            os.chmod(dest, 0o600)
         else:
-            dest.write_bytes(data)
+            with open(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                fh.write(data)
         digest = hashlib.md5()
         with dest.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -96,6 +109,14 @@ class ConversionContext:
         self.outputs.append(out)
         return out
 
+    def tool_policy(self) -> sandbox.Policy:
+        """What a tool run for this job may touch (see :meth:`run_tool`)."""
+        reads = [*sandbox.SYSTEM_READ]
+        if os.environ.get("TESSDATA_PREFIX"):
+            reads.append(os.environ["TESSDATA_PREFIX"])
+        return sandbox.Policy(read=reads, read_files=[str(self.input_path), str(self.output_dir)],
+                              read_write=[str(self.workdir)], make_socket=[])
+
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
@@ -104,8 +125,16 @@ class ConversionContext:
         if self.progress_callback is not None:
             self.progress_callback(max(0.0, min(1.0, fraction)))
 
-    def run_tool(self, args, *, timeout: float | None = None, memory_mb: int | None = None, env=None, input=None):
-        """Run an external tool inside ``workdir`` with the job's limits."""
+    def run_tool(self, args, *, timeout: float | None = None, memory_mb: int | None = None, env=None, input=None,
+                 confine=None):
+        """Run an external tool inside ``workdir`` with the job's limits.
+
+        The tool is confined (where the kernel has Landlock) to reading the system, the job's input
+        and outputs, and to its scratch folder, with no network: a document naming other files (an
+        indirect DjVu's ``../`` components, say) gets nothing. ``confine`` replaces that policy.
+        """
+        if confine is None:
+            confine = self.tool_policy()
         return tools.run(
             args,
             cwd=self.workdir,
@@ -114,4 +143,5 @@ class ConversionContext:
             env=env,
             input=input,
             cancel=self.cancel_event,
+            confine=confine,
         )

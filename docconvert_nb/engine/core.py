@@ -21,7 +21,7 @@ from typing import Callable
 from PIL import Image
 
 from ..documents import ConversionRequest
-from ..errors import DocconvertError, JobNotFound, UnsupportedConversion
+from ..errors import DocconvertError, InputNotRegular, JobNotFound, UnsupportedConversion
 from ..redact import mask_options
 from ..status import JobStatus
 from . import tools
@@ -97,10 +97,16 @@ class Engine:
         self.store.create(job_id)
         input_name = _input_file_name(request.source.name, request.source.format)
         input_path = self.store.input_dir(job_id) / input_name
-        if request.source.path is not None:
-            shutil.copyfile(request.source.path, input_path)
-        else:
-            input_path.write_bytes(request.source.data)
+        try:
+            if request.source.path is not None:
+                shutil.copyfile(request.source.path, input_path)
+            else:
+                input_path.write_bytes(request.source.data)
+            os.chmod(input_path, 0o600)
+        except OSError as exc:  # the input vanished, turned into a FIFO, or the disk is full
+            self.store.remove(job_id)
+            raise InputNotRegular(f"cannot copy {request.source.name} into the engine's store: "
+                                  f"{exc.strerror or exc}") from None
         record = JobRecord(
             id=job_id,
             task=request.task,

@@ -145,11 +145,30 @@ def doctor() -> DoctorReport:
         "python3-uno", uno, "import uno works" if uno else "", office_server.UNO_PYTHON if uno else "",
         "python3-uno", "warm LibreOffice (without it every document starts its own office)",
     ))
+    report.checks.append(_sandbox_check())
     for package, path in FONT_FILES.items():
         found = Path(path).exists()
         report.checks.append(Check(package, found, Path(path).name if found else "", path if found else "",
                                    package, "legible text in rendered pages and PDFs"))
     return report
+
+
+def _sandbox_check() -> Check:
+    """Whether tools (LibreOffice above all) can be confined, and under which memory ceiling."""
+    import resource
+
+    from . import sandbox
+
+    abi = sandbox.available()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    ceiling = "" if hard == resource.RLIM_INFINITY else f"; address space capped at {hard // 2**20:,} MB (ulimit -v), tools fit inside it"
+    if abi:
+        network = "files and network" if abi >= 4 else "files (network rules need Linux ≥ 6.7)"
+        return Check("landlock", True, f"ABI {abi}", "", "", "confining LibreOffice and the other tools",
+                     f"documents cannot make them read other {network}{ceiling}")
+    return Check("landlock", True, "not available", "", "", "confining LibreOffice and the other tools",
+                 "this kernel has no Landlock (Linux ≥ 5.13): LibreOffice is kept offline by its settings "
+                 f"alone, and remote_resources=True is refused{ceiling}")
 
 
 def _languages_check(_tesseract) -> Check:

@@ -13,21 +13,24 @@ office killed and restarted on the next request. :func:`shutdown` runs at exit.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
+import logging
 import os
 import queue
-import resource
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from ..errors import DocconvertError
-from .tools import Tool, ToolFailed, register_tool
+from . import sandbox
+from .tools import Tool, ToolFailed, address_space_limit, register_tool, set_address_space
 
 SOFFICE = register_tool(Tool(
     "soffice", "soffice",
@@ -35,12 +38,51 @@ SOFFICE = register_tool(Tool(
 ))
 UNO_PYTHON = "/usr/bin/python3"
 BRIDGE = Path(__file__).with_name("_office_bridge.py")
+REAPER = Path(__file__).with_name("_office_reaper.py")
 #: Address-space limit of the office process; LibreOffice maps far more than it uses.
 OFFICE_MEMORY_MB = 8192
 STARTUP_TIMEOUT = 60.0
 DEFAULT_CONVERSION_TIMEOUT = 120.0
+#: A conversion's time budget grows with its input: a small hostile file (a 1 KB DOCX of nested tables,
+#: a 1.6 KB sheet declaring a million rows) fails after BASE seconds instead of holding the office,
+#: which converts one document at a time, for the full two minutes.
+TIME_BUDGET_BASE = 20.0
+TIME_BUDGET_PER_MB = 15.0
+#: Resident memory the office may reach during one conversion (plus RSS_BUDGET_PER_MB per MB of input)
+#: before it is stopped; with this process it keeps a job of a ≤ 2 MB input under 1.5 GB.
+RSS_BUDGET_MB = 1024
+RSS_BUDGET_PER_MB = 64
+
+
+def time_budget(size_bytes: int, ceiling: float = DEFAULT_CONVERSION_TIMEOUT) -> float:
+    """Seconds a conversion of an input of ``size_bytes`` may take by default (at most ``ceiling``)."""
+    return min(float(ceiling), TIME_BUDGET_BASE + TIME_BUDGET_PER_MB * size_bytes / 1e6)
+
+
+def memory_budget_mb(size_bytes: int, base_mb: int = RSS_BUDGET_MB) -> int:
+    """Resident megabytes the office may use converting an input of ``size_bytes``."""
+    return int(base_mb + RSS_BUDGET_PER_MB * size_bytes / 1e6)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 1 else f"{value:.2g}"
+
+
+def resident_mb(pid: int) -> int:
+    """Resident set size of a process in MB (0 if it is gone), from /proc (proc(5): VmRSS)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 #: soffice.bin's exit code for "restart me" (after creating a new user profile).
 RESTART_EXIT_CODE = 81
+
+
+log = logging.getLogger(__name__)
 
 
 class OfficeDied(ToolFailed):
@@ -72,9 +114,39 @@ def uno_available() -> bool:
     return _uno_checked
 
 
-def _office_pipes() -> set[Path]:
-    """LibreOffice's single-instance IPC sockets of this user in /tmp."""
-    return set(Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_*"))
+def office_pipe(profile: Path) -> Path:
+    """The single-instance IPC socket an office with this profile creates in /tmp.
+
+    LibreOffice names it after the MD5 of the profile URL's UTF-16 code units, each byte in hex
+    without padding (desktop/source/app/officeipcthread.cxx, ``CreateMD5FromString``). A confined
+    office cannot delete it, so the engine does (only once nobody listens on it).
+    """
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le")).digest()
+    return Path("/tmp") / f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(format(b, 'x') for b in digest)}"
+
+
+def remove_stale_pipe(profile: Path) -> None:
+    """Remove the IPC pipe of an office with this profile if it no longer runs."""
+    _remove_stale_pipes([office_pipe(profile)])
+
+
+def _remove_stale_pipes(pipes) -> None:
+    """Remove the IPC sockets nobody listens on any more (never a live office's, maybe another user's)."""
+    for pipe in pipes:
+        if _socket_is_stale(pipe):
+            pipe.unlink(missing_ok=True)
+
+
+def _socket_is_stale(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(path))
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+    return False
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
@@ -90,23 +162,164 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _limits():
-    os.setsid()
-    limit = OFFICE_MEMORY_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+#: LibreOffice settings written into every profile the engine starts an office with, so a document
+#: cannot make the office read a local file or the network. Names and values are LibreOffice's
+#: configuration schema (officecfg/registry/schema/org/openoffice/Office/Common.xcs, Writer.xcs, Calc.xcs:
+#: https://git.libreoffice.org/core/+/refs/heads/master/officecfg/registry/schema/org/openoffice/):
+#: ``BlockUntrustedRefererLinks`` refuses every resource a document links to (images, sections, frames,
+#: linked sheets) unless the document sits in a trusted location, and ``SecureURL`` (trusted locations)
+#: is empty; Writer's link mode 0 and Calc's 1 mean "never update links", so external references and
+#: fields are not refreshed; macros never run. As a second line, HTTP(S)/FTP go through a proxy at
+#: 127.0.0.1:9 (discard port, nothing answers), so a request that slips past the first rule goes nowhere.
+OFFLINE_SETTINGS = (
+    ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "boolean", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "SecureURL", "string-list", ""),
+    ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "int", "3"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "boolean", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "CheckDocumentEvents", "boolean", "true"),
+    ("/org.openoffice.Office.Writer/Content/Update", "Link", "int", "0"),
+    ("/org.openoffice.Office.Writer/Content/Update", "Field", "boolean", "false"),
+    ("/org.openoffice.Office.Writer/Content/Update", "Chart", "boolean", "false"),
+    ("/org.openoffice.Office.Calc/Content/Update", "Link", "int", "1"),
+    ("/org.openoffice.Inet/Settings", "ooInetProxyType", "int", "1"),
+    ("/org.openoffice.Inet/Settings", "ooInetNoProxy", "string", ""),
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPProxyName", "string", "127.0.0.1"),
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPProxyPort", "int", "9"),
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPSProxyName", "string", "127.0.0.1"),
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPSProxyPort", "int", "9"),
+    ("/org.openoffice.Inet/Settings", "ooInetFTPProxyName", "string", "127.0.0.1"),
+    ("/org.openoffice.Inet/Settings", "ooInetFTPProxyPort", "int", "9"),
+)
+
+
+#: What ``remote_resources=True`` gives up: the block on linked resources and the dead proxy.
+#: Local files stay out of reach through Landlock alone, which is why the option requires it.
+_REMOTE_ALLOWS = {"BlockUntrustedRefererLinks", "ooInetProxyType", "ooInetNoProxy", "ooInetHTTPProxyName",
+                  "ooInetHTTPProxyPort", "ooInetHTTPSProxyName", "ooInetHTTPSProxyPort", "ooInetFTPProxyName",
+                  "ooInetFTPProxyPort"}
+
+
+def write_offline_profile(profile: Path, *, remote: bool = False) -> Path:
+    """Create ``profile`` (a LibreOffice UserInstallation folder) holding :data:`OFFLINE_SETTINGS`.
+
+    The settings are ``finalized``, so nothing the office does later (a document, an extension) can
+    change them. ``remote`` leaves out the rules that keep remote resources away (see
+    :data:`_REMOTE_ALLOWS`). Returns the settings file.
+    """
+    items = []
+    for path, name, kind, value in OFFLINE_SETTINGS:
+        if remote and name in _REMOTE_ALLOWS:
+            continue
+        xml_value = "<value/>" if value == "" and kind == "string-list" else f"<value>{value}</value>"
+        items.append(f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse" oor:finalized="true">'
+                     f"{xml_value}</prop></item>")
+    settings = profile / "user" / "registrymodifications.xcu"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n' + "\n".join(items) + "\n</oor:items>\n",
+        encoding="utf-8",
+    )
+    return settings
+
+
+#: Where Debian keeps parts of LibreOffice outside /usr (shared extensions, their cache).
+OFFICE_SYSTEM_READ = ("/var/spool/libreoffice", "/var/lib/libreoffice")
+
+
+def office_policy(profile: Path, *, read_files=(), read_write=(), bind_ports=(),
+                  allow_connect: bool = False) -> sandbox.Policy:
+    """What an office may touch: the system, its profile, the given files; no TCP but its own port
+    (``allow_connect``: outgoing connections too, for ``remote_resources=True``)."""
+    return sandbox.Policy(read=[*sandbox.SYSTEM_READ, *OFFICE_SYSTEM_READ],
+                          read_write=[str(profile), *map(str, read_write)], read_files=[str(f) for f in read_files],
+                          bind_ports=list(bind_ports), allow_connect=allow_connect)
+
+
+def office_environment(profile: Path) -> dict[str, str]:
+    """The office's environment: temp files, caches and ``$HOME`` inside its profile (it cannot read the real home)."""
+    tmp = profile / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "TMPDIR": str(tmp), "HOME": str(profile), "XDG_CACHE_HOME": str(profile / "cache"),
+            "XDG_CONFIG_HOME": str(profile / "config")}
+
+
+def _office_preexec(memory_limit: int | None, confinement):
+    """Runs in the office's process between fork and exec: own session, memory limit, Landlock."""
+    def apply():
+        os.setsid()
+        set_address_space(memory_limit)
+        if confinement is not None:
+            confinement.apply()
+    return apply
+
+
+class Reaper:
+    """A watchdog process that stops the office and removes its profile and pipe once we are gone.
+
+    It holds the read end of a pipe whose write end only this process has: when this process exits,
+    even by SIGKILL, the kernel closes it, and the reaper cleans up (see ``_office_reaper.py``).
+    """
+
+    def __init__(self, profile: Path):
+        self._proc = subprocess.Popen(
+            [sys.executable, str(REAPER), str(profile)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, text=True, bufsize=1, close_fds=True,
+        )
+
+    def _tell(self, line: str) -> None:
+        try:
+            self._proc.stdin.write(line + "\n")
+            self._proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+    def watch(self, pid: int) -> None:
+        self._tell(f"pid {pid}")
+
+    def remove_later(self, pipe: Path) -> None:
+        self._tell(f"pipe {pipe}")
+
+    def finish(self, timeout: float = 10.0) -> None:
+        """Let it clean up now (the office is stopped already) and wait for it."""
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 class OfficeServer:
-    """One warm office process and its UNO bridge. Thread-safe; conversions run one at a time."""
+    """One warm office process and its UNO bridge. Thread-safe; conversions run one at a time.
 
-    def __init__(self, *, startup_timeout: float = STARTUP_TIMEOUT):
+    The office never follows the links of a document: its profile holds :data:`OFFLINE_SETTINGS`,
+    and it is confined with Landlock where the kernel has it (``confine=True``), so it reads only the
+    system and its own profile, where each document is staged, and opens no TCP connection.
+    """
+
+    def __init__(self, *, startup_timeout: float = STARTUP_TIMEOUT, confine: bool = True, offline: bool = True,
+                 rss_budget_mb: int = RSS_BUDGET_MB, remote: bool = False):
         self.startup_timeout = startup_timeout
+        #: Documents may fetch remote resources (the ``remote_resources=True`` opt-in); local files stay
+        #: unreadable through Landlock, so start() refuses where the kernel has none.
+        self.remote = remote
+        self.rss_budget_mb = rss_budget_mb
+        self._rss_limit_mb: int | None = None  # of the conversion under way
+        self.peak_rss_mb = 0  # the office's largest resident size seen during the last conversion
+        self.confine = confine and offline
+        #: False only to show what an office without the offline settings does (the safety tests' control).
+        self.offline = offline
+        self.confined = False  # whether the running office is under Landlock
+        self._reaper: Reaper | None = None
         self._lock = threading.RLock()
         self._office: subprocess.Popen | None = None
         self._bridge: subprocess.Popen | None = None
         self._replies: queue.Queue = queue.Queue()
         self._profile: Path | None = None
-        self._pipes: set[Path] = set()
         self._port = 0
         self.starts = 0  # how many times an office was started (restarts included)
         self.conversions = 0
@@ -140,9 +353,15 @@ class OfficeServer:
                 raise ToolFailed("LibreOffice's Python bridge is missing. Install it with: "
                                  "sudo apt-get install -y --no-install-recommends python3-uno")
             self._profile = Path(tempfile.mkdtemp(prefix="docconvert-office-profile-"))
+            if self.remote and not (self.confine and sandbox.available()):
+                raise ToolFailed("remote_resources=True needs Landlock (Linux ≥ 5.13) to keep local files "
+                                 "out of the document's reach; this kernel has none")
+            if self.offline:
+                write_offline_profile(self._profile, remote=self.remote)
+            self._reaper = Reaper(self._profile)
             port = _free_port()
             self._port = port
-            pipes_before = _office_pipes()
+            self._reaper.remove_later(office_pipe(self._profile))
             self._office = self._launch_office(binary, port)
             self._bridge = subprocess.Popen(
                 [UNO_PYTHON, str(BRIDGE), str(port), str(self.startup_timeout)],
@@ -155,21 +374,38 @@ class OfficeServer:
                              daemon=True, name="docconvert-office-bridge").start()
             self.starts += 1
             reply = self._next_reply(self.startup_timeout + 5, "start")
-            # The office's IPC pipe lives in /tmp whatever TMPDIR says; remember it to remove it on stop.
-            self._pipes = _office_pipes() - pipes_before
             if not reply.get("ready"):
                 self.stop()
                 raise ToolFailed(f"LibreOffice did not start: {reply.get('error', 'no answer')}")
 
     def _launch_office(self, binary: str, port: int) -> subprocess.Popen:
+        args = [binary, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+                f"-env:UserInstallation={self._profile.as_uri()}",
+                f"--accept=socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext"]
+        confinement = (office_policy(self._profile, bind_ports=[port], allow_connect=self.remote).prepare()
+                       if self.confine else None)
+        memory = address_space_limit(OFFICE_MEMORY_MB)
+        try:
+            office = self._popen_office(args, memory, confinement)
+        except subprocess.SubprocessError:
+            if confinement is None:
+                raise
+            # Landlock refused (a seccomp filter, say): the offline settings still hold.
+            log.warning("could not confine LibreOffice with Landlock; running it with its offline settings only")
+            self.confined = False
+            office = self._popen_office(args, memory, None)
+        else:
+            self.confined = confinement is not None
+        if self._reaper is not None:
+            self._reaper.watch(office.pid)
+        return office
+
+    def _popen_office(self, args, memory, confinement) -> subprocess.Popen:
         return subprocess.Popen(
-            [binary, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-             f"-env:UserInstallation={self._profile.as_uri()}",
-             f"--accept=socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_limits,
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_office_preexec(memory, confinement),
             # Its pipe and temp files go inside the profile, which stop() removes even after a kill.
-            env={**os.environ, "TMPDIR": str(self._office_tmp())},
+            env=office_environment(self._profile),
         )
 
     def _office_tmp(self) -> Path:
@@ -203,35 +439,56 @@ class OfficeServer:
                         except OSError:
                             pass
             self._office = self._bridge = None
-            for pipe in self._pipes:
-                pipe.unlink(missing_ok=True)
-            self._pipes = set()
+            if self._profile is not None:
+                # The office's IPC pipe lives in /tmp whatever TMPDIR says.
+                office_pipe(self._profile).unlink(missing_ok=True)  # named after our profile: ours alone
+            if self._reaper is not None:
+                self._reaper.finish()
+                self._reaper = None
             if self._profile is not None:
                 shutil.rmtree(self._profile, ignore_errors=True)
                 self._profile = None
 
     # -- converting ------------------------------------------------------------------------
     def convert_to_pdf(self, source: Path, target: Path, *, password: str | None = None, csv_options: str | None = None,
-                       timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None) -> dict:
+                       timeout: float | None = None, cancel: threading.Event | None = None) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
         ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV).
+        ``timeout`` defaults to :func:`time_budget` of the input's size; the office's resident
+        memory is watched and the office stopped past :func:`memory_budget_mb`.
         Setting ``cancel`` (the job was canceled) stops the wait for the office; a
         conversion already running in it is abandoned by stopping the office,
         which the next request starts afresh.
         """
-        request = {"input": str(source), "output": str(target), "password": password, "csv_options": csv_options}
         self._acquire(cancel)
         try:
             for attempt in (1, 2):
                 self.start()
+                # The confined office reads only its profile: the document goes in and the PDF comes out there.
+                staging = Path(tempfile.mkdtemp(prefix="job-", dir=self._profile))
                 try:
-                    reply = self._ask(request, timeout, cancel)
-                except OfficeDied:
-                    self.stop()
-                    if attempt == 2:
-                        raise
-                    continue
+                    staged = staging / f"document{source.suffix.lower()}"
+                    shutil.copyfile(source, staged)
+                    produced = staging / "converted.pdf"
+                    request = {"input": str(staged), "output": str(produced), "password": password,
+                               "csv_options": csv_options}
+                    if timeout is None:
+                        timeout = time_budget(staged.stat().st_size)
+                    self._rss_limit_mb = memory_budget_mb(staged.stat().st_size, self.rss_budget_mb)
+                    self.peak_rss_mb = 0
+                    try:
+                        reply = self._ask(request, timeout, cancel)
+                    except OfficeDied:
+                        self.stop()
+                        if attempt == 2:
+                            raise
+                        continue
+                    if produced.exists():
+                        shutil.move(str(produced), str(target))
+                finally:
+                    self._rss_limit_mb = None
+                    shutil.rmtree(staging, ignore_errors=True)
                 self.conversions += 1
                 return reply
         finally:
@@ -264,11 +521,13 @@ class OfficeServer:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                reply = self._replies.get(timeout=min(0.5, max(0.01, deadline - time.monotonic())))
+                reply = self._replies.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
             except queue.Empty:
                 if what == "start" and self._office is not None and self._office.poll() == RESTART_EXIT_CODE:
                     # A fresh profile: the office initialises it, exits asking for a restart
-                    # (oosplash would do this for us), and then listens for real.
+                    # (oosplash would do this for us), and then listens for real. The confined office
+                    # cannot delete its first IPC pipe from /tmp, so we do, or the second one could not bind.
+                    office_pipe(self._profile).unlink(missing_ok=True)  # named after our profile: ours alone
                     self._office = self._launch_office(self._office.args[0], self._port)
                     continue
                 if self._office is None or self._office.poll() is not None or self._bridge.poll() is not None:
@@ -279,8 +538,16 @@ class OfficeServer:
                                      "it restarts on the next job") from None
                 if time.monotonic() >= deadline:
                     self.stop()  # a hung office is useless: the next request starts a fresh one
-                    raise ToolFailed(f"LibreOffice took longer than {timeout:g} s to {what} and was stopped; "
-                                     "it restarts on the next job") from None
+                    raise ToolFailed(f"LibreOffice took longer than {_seconds(timeout)} s to {what} and was stopped; "
+                                     "it restarts on the next job (pass timeout=... to allow more)") from None
+                limit = self._rss_limit_mb
+                if limit is not None and what == "convert":
+                    used = resident_mb(self._office.pid)
+                    self.peak_rss_mb = max(self.peak_rss_mb, used)
+                    if used > limit:
+                        self.stop()
+                        raise ToolFailed(f"LibreOffice needed more than {limit} MB of memory for this document "
+                                         "and was stopped; it restarts on the next job") from None
                 continue
             if reply is None:
                 raise OfficeDied("the LibreOffice bridge exited")
@@ -297,20 +564,30 @@ class OfficeServer:
 
 
 _server: OfficeServer | None = None
+_remote_server: OfficeServer | None = None
 _server_lock = threading.Lock()
 
 
-def get_server() -> OfficeServer:
-    """The process-wide office server (created on first use, not started until a conversion)."""
-    global _server
+def get_server(*, remote: bool = False) -> OfficeServer:
+    """The process-wide office server (created on first use, not started until a conversion).
+
+    ``remote=True`` gives the separate office for documents allowed to fetch remote resources.
+    """
+    global _server, _remote_server
     with _server_lock:
+        if _server is None and _remote_server is None:
+            atexit.register(shutdown)
+        if remote:
+            if _remote_server is None:
+                _remote_server = OfficeServer(remote=True)
+            return _remote_server
         if _server is None:
             _server = OfficeServer()
-            atexit.register(shutdown)
         return _server
 
 
 def shutdown() -> None:
-    """Stop the warm office, if one runs."""
-    if _server is not None:
-        _server.stop()
+    """Stop the warm offices, if they run."""
+    for server in (_server, _remote_server):
+        if server is not None:
+            server.stop()

@@ -7,10 +7,14 @@ a misspelt option fails at submission with the list of valid ones.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import InvalidOptions
+
+#: Bounds of every ``dpi`` option that does not set its own.
+DPI_RANGE = (10, 2400)
 
 if TYPE_CHECKING:
     from .context import ConversionContext
@@ -25,6 +29,14 @@ class Option:
     default: Any = None
     help: str = ""
     choices: tuple | None = None
+    #: Inclusive bounds of a numeric option. Numbers must be finite whatever the bounds.
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self):
+        if self.name == "dpi" and self.minimum is None and self.maximum is None:
+            object.__setattr__(self, "minimum", DPI_RANGE[0])
+            object.__setattr__(self, "maximum", DPI_RANGE[1])
 
     def coerce(self, value: Any) -> Any:
         if self.type is bool and isinstance(value, str):
@@ -45,14 +57,28 @@ class Option:
                         pass
         if float in types and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if value is not None and not isinstance(value, types):
+        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
             names = " or ".join(t.__name__ for t in types)
             raise InvalidOptions(f"option {self.name!r} takes {names}, not {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self._check_number(value)
         if self.choices is not None and value not in self.choices:
             raise InvalidOptions(
                 f"option {self.name!r} must be one of {', '.join(map(repr, self.choices))}, not {value!r}"
             )
         return value
+
+
+    def _check_number(self, value: float) -> None:
+        if not math.isfinite(value):
+            raise InvalidOptions(f"option {self.name!r} must be a finite number, not {value!r}")
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            if low is not None and high is not None:
+                span = f"between {low:g} and {high:g}"
+            else:
+                span = f"at least {low:g}" if low is not None else f"at most {high:g}"
+            raise InvalidOptions(f"option {self.name!r} must be {span}, not {value!r}")
 
 
 @dataclass(frozen=True)

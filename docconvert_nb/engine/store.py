@@ -83,6 +83,13 @@ class JobStore:
         self.root = Path(root) if root is not None else default_root()
         self.jobs_dir = self.root / "jobs"
 
+    def _private_jobs_dir(self) -> Path:
+        """The jobs folder, created private (0700): it holds copies of every input and output."""
+        self.jobs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.jobs_dir.stat().st_mode & 0o077:
+            os.chmod(self.jobs_dir, 0o700)  # a store made by an older version
+        return self.jobs_dir
+
     def job_dir(self, job_id: str) -> Path:
         if not job_id or "/" in job_id or job_id.startswith("."):
             raise ValueError(f"invalid job id {job_id!r}")
@@ -95,8 +102,11 @@ class JobStore:
         return self.job_dir(job_id) / "output"
 
     def create(self, job_id: str) -> None:
-        self.input_dir(job_id).mkdir(parents=True)
-        self.output_dir(job_id).mkdir()
+        """Make the job's folders, private to the user (0700; files in them are 0600)."""
+        self._private_jobs_dir()
+        self.job_dir(job_id).mkdir(mode=0o700)
+        self.input_dir(job_id).mkdir(mode=0o700)
+        self.output_dir(job_id).mkdir(mode=0o700)
 
     def scratch_dir(self, job_id: str) -> Path:
         """A private temporary folder for one conversion run (caller removes it)."""
@@ -104,9 +114,12 @@ class JobStore:
 
     def save(self, record: JobRecord) -> None:
         path = self.job_dir(record.id) / "meta.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            self._private_jobs_dir()
+            path.parent.mkdir(mode=0o700, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(record), indent=1))
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(record), indent=1))
         os.replace(tmp, path)
 
     def load(self, job_id: str) -> JobRecord | None:

@@ -9,6 +9,7 @@ what the tool said.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import shutil
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import DocconvertError, ToolMissing
+from . import sandbox
+
+log = logging.getLogger(__name__)
 
 #: Default limits for one tool run.
 DEFAULT_TIMEOUT = 120.0
@@ -63,12 +67,39 @@ def register_tool(tool: Tool) -> Tool:
     return tool
 
 
-def _limit_memory(megabytes: int | None):
+def address_space_limit(megabytes: int | None) -> int | None:
+    """The address-space limit (bytes) a child can actually get: ``megabytes``, or less under a hard limit.
+
+    A process under ``ulimit -v`` (a JupyterHub memory limit) cannot raise its hard limit, so asking
+    its children for more fails; they get the hard limit instead. None means no limit to set.
+    """
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = megabytes * 1024 * 1024 if megabytes else None
+    if hard != resource.RLIM_INFINITY and (wanted is None or wanted > hard):
+        return hard
+    return wanted
+
+
+def set_address_space(limit: int | None) -> None:
+    """Apply :func:`address_space_limit`'s answer in a child; never fails (the hard limit still holds)."""
+    if limit is None:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+
+
+def _limit_memory(megabytes: int | None, confinement=None):
+    limit = address_space_limit(megabytes)  # computed before fork: the child only applies it
+
     def apply():
         os.setsid()
-        if megabytes:
-            limit = megabytes * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # Killed if the thread that started it dies with this process (it waits for the tool meanwhile).
+        sandbox.die_with_parent()
+        set_address_space(limit)
+        if confinement is not None:
+            confinement.apply()
 
     return apply
 
@@ -82,28 +113,42 @@ def run(
     env: dict[str, str] | None = None,
     input: bytes | None = None,
     cancel: threading.Event | None = None,
+    confine=None,
 ) -> subprocess.CompletedProcess:
     """Run a tool; return the completed process or raise :class:`ToolFailed`.
 
     ``env`` adds to (not replaces) the current environment. Stdout and stderr
     are captured. A non-zero exit, a signal, the time limit, or ``cancel``
     being set (the job was canceled) raise; the tool's whole process group is
-    killed in the last two cases.
+    killed in the last two cases. ``confine`` (a :class:`~.sandbox.Policy`) restricts what the tool
+    may read, write and connect to, where the kernel has Landlock.
     """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     name = Path(args[0]).name
-    try:
-        proc = subprocess.Popen(
+    confinement = confine.prepare() if confine is not None else None
+
+    def start(confinement):
+        return subprocess.Popen(
             list(args),
             cwd=cwd,
             env=full_env,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_limit_memory(memory_mb),
+            preexec_fn=_limit_memory(memory_mb, confinement),
         )
+
+    try:
+        try:
+            proc = start(confinement)
+        except subprocess.SubprocessError:
+            if confinement is None:
+                raise
+            # Landlock refused in the child (a seccomp filter, say): run as before confinement existed.
+            log.warning("could not confine %s with Landlock; running it unconfined", name)
+            proc = start(None)
     except FileNotFoundError:
         raise ToolFailed(f"{name} is not installed") from None
     deadline = time.monotonic() + timeout

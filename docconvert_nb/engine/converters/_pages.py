@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
 from PIL import Image
 
 from ...errors import DocconvertError
-from ._imaging import frames, open_image, parse_pages
+from ._imaging import check_budget, frame_at, frame_count, frame_sizes, open_image, parse_pages
 
 #: The most pages one OCR or table job reads; more must be split with ``pages=``.
 MAX_PAGES = 500
@@ -53,12 +54,26 @@ def _checked(indexes: list[int]) -> list[int]:
 
 
 def _image_pages(ctx, spec, dpi):
+    # Counted and size-checked before any frame is decoded; then decoded one page at a time.
     with open_image(ctx.input_path, ctx.max_pixels) as im:
         recorded = im.info.get("dpi")
-        all_frames = list(frames(im))
-    page_dpi = float(recorded[0]) if recorded and float(recorded[0]) >= 20 else None
-    indexes = _checked(parse_pages(spec, len(all_frames)))
-    return len(indexes), (PageImage(i + 1, all_frames[i], page_dpi or dpi) for i in indexes)
+        indexes = _checked(parse_pages(spec, frame_count(im)))
+        check_budget(frame_sizes(im, indexes), ctx.max_pixels)
+    page_dpi = float(recorded[0]) if recorded and _finite(recorded[0]) and float(recorded[0]) >= 20 else None
+
+    def image_pages():
+        with open_image(ctx.input_path, ctx.max_pixels) as im:
+            for i in indexes:
+                yield PageImage(i + 1, frame_at(im, i, copy=True), page_dpi or dpi)
+
+    return len(indexes), image_pages()
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _pdf_pages(ctx, spec, dpi, password):

@@ -39,7 +39,8 @@ OCR = Option("ocr", (bool, str), "auto", "OCR pages: True, False, or 'auto' (onl
 PAGES = Option("pages", (str, int), None, "pages to convert, e.g. '1-3,5' (default: all)")
 LANG = Option("lang", str, "eng", "Tesseract language(s) for OCR, e.g. 'eng+deu'")
 PSM = Option("psm", int, 3, "Tesseract page segmentation mode for OCR", choices=_tesseract.PSM_CHOICES)
-IMAGE_DPI = Option("dpi", (int, float), None, "resolution of the page images (default: the DjVu's own)")
+IMAGE_DPI = Option("dpi", (int, float), None, "resolution of the page images, 10–1200 (default: the DjVu's own)",
+                   minimum=10, maximum=1200)
 
 
 @dataclass

@@ -24,7 +24,8 @@ from ._pages import count_and_iterate
 LANG = Option("lang", str, "eng", "Tesseract language code(s), e.g. 'eng' or 'eng+deu'")
 PSM = Option("psm", int, 3, "Tesseract page segmentation mode (3 = automatic, 6 = one block, 11 = sparse text)",
              choices=_tesseract.PSM_CHOICES)
-OCR_DPI = Option("dpi", (int, float), 300, "resolution for rendering PDF pages (and assumed for images without one)")
+OCR_DPI = Option("dpi", (int, float), 300, "resolution for rendering PDF pages (and assumed for images without one), "
+                 "50–1200", minimum=50, maximum=1200)
 PAGES = Option("pages", (str, int), None, "pages to read, e.g. '1-3,5' (default: all)")
 PASSWORD = Option("password", str, None, "password of an encrypted PDF")
 ROTATE = Option("rotate", bool, False, "turn pages upright first with Tesseract's orientation detection (osd)")

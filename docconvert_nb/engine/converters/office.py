@@ -8,6 +8,7 @@ each document gets a cold ``soffice --convert-to pdf`` in the job's folder.
 from __future__ import annotations
 
 import atexit
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,22 +22,35 @@ from .pdf import open_pdf
 
 PASSWORD = Option("password", str, None, "password of a protected document")
 WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: start one just for this document)")
-TIMEOUT = Option("timeout", (int, float), None, "seconds one conversion may take (default: the engine's tool limit)")
+TIMEOUT = Option("timeout", (int, float), None,
+                 "seconds one conversion may take, up to 3600 (default: 20 s + 15 s per MB of input, at most the "
+                 "engine's tool limit)", minimum=0.001, maximum=3600)
 
 
-@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT], tools=["soffice"])
+REMOTE = Option("remote_resources", bool, False,
+                "let the document fetch the http(s) images and links it names (off: a document could reach "
+                "any server; local files stay unreadable either way, which needs Landlock, Linux ≥ 5.13)")
+
+
+@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT, REMOTE], tools=["soffice"])
 def office_to_pdf(ctx: ConversionContext) -> None:
     """Convert a Word/Excel/PowerPoint/OpenDocument/RTF/CSV/HTML document to PDF with LibreOffice."""
     office_server.SOFFICE.require()
     check_document(ctx)
-    timeout = float(ctx.options["timeout"] or ctx.tool_timeout)
-    if timeout <= 0:
-        raise DocconvertError("timeout must be a positive number of seconds")
+    if ctx.options["timeout"] is not None:
+        timeout = float(ctx.options["timeout"])
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise DocconvertError(f"timeout={ctx.options['timeout']!r}: give a positive number of seconds")
+    else:  # the default grows with the input, so a small hostile file fails fast
+        timeout = office_server.time_budget(ctx.input_path.stat().st_size, ctx.tool_timeout)
     target = ctx.workdir / "converted.pdf"
     ctx.progress(0.05)
+    remote = ctx.options["remote_resources"]
+    if remote and not (ctx.options["warm"] and office_server.uno_available()):
+        raise DocconvertError("remote_resources=True needs the warm LibreOffice (python3-uno)")
     if ctx.options["warm"] and office_server.uno_available():
         try:
-            reply = office_server.get_server().convert_to_pdf(
+            reply = office_server.get_server(remote=remote).convert_to_pdf(
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
                 timeout=timeout, cancel=ctx.cancel_event,
             )
@@ -101,8 +115,19 @@ def _cold_profile_dir() -> Path:
     """One LibreOffice profile per Python process for cold conversions (creating one costs seconds)."""
     global _cold_profile
     if _cold_profile is None:
-        _cold_profile = Path(tempfile.mkdtemp(prefix="docconvert-office-cold-"))
-        atexit.register(shutil.rmtree, _cold_profile, True)
+        profile = Path(tempfile.mkdtemp(prefix="docconvert-office-cold-"))
+        office_server.write_offline_profile(profile)
+        # A fresh profile makes LibreOffice restart itself once, which a confined office cannot do (its
+        # first IPC pipe stays in /tmp): initialise it now, with no document, so no confinement is needed.
+        try:
+            tools.run([office_server.SOFFICE.require(), "--headless", "--norestore", "--terminate_after_init",
+                       f"-env:UserInstallation={profile.as_uri()}"], cwd=profile, timeout=120,
+                      memory_mb=office_server.OFFICE_MEMORY_MB, env={"TMPDIR": str(profile), "HOME": str(profile)})
+        except tools.ToolFailed:
+            pass  # the conversion itself reports what is wrong
+        atexit.register(shutil.rmtree, profile, True)
+        atexit.register(office_server.remove_stale_pipe, profile)
+        _cold_profile = profile
     return _cold_profile
 
 
@@ -118,10 +143,15 @@ def convert_cold(ctx: ConversionContext, timeout: float) -> Path:
     args += ["--convert-to", convert_to, "--outdir", str(outdir), str(ctx.input_path)]
     try:
         # TMPDIR inside the job's folder: LibreOffice's pipe and temp files go where they are cleaned up.
+        # Confined like the warm office: it reads the system, this one input, and writes its folders.
         ctx.run_tool(args, timeout=timeout, memory_mb=office_server.OFFICE_MEMORY_MB,
-                     env={"TMPDIR": str(ctx.workdir)})
+                     env={"TMPDIR": str(ctx.workdir), "HOME": str(_cold_profile_dir())},
+                     confine=office_server.office_policy(_cold_profile_dir(), read_files=[ctx.input_path],
+                                                         read_write=[ctx.workdir]))
     except tools.ToolFailed as exc:
         raise DocconvertError(f"LibreOffice could not convert the document ({exc})") from None
+    finally:
+        office_server.remove_stale_pipe(_cold_profile_dir())  # the confined office cannot
     produced = outdir / (ctx.input_path.stem + ".pdf")
     if not produced.exists():
         raise DocconvertError("LibreOffice could not convert the document (it wrote no PDF; damaged or unsupported?)")

@@ -11,11 +11,11 @@ import pypdfium2 as pdfium
 from ...errors import DocconvertError
 from ..context import ConversionContext
 from ..registry import Option, converter
-from ._imaging import check_pixels, parse_pages
-from .images import QUALITY, encode
+from ._imaging import MAX_TOTAL_PIXELS, check_budget, check_pixels, parse_pages
+from .images import QUALITY, encode, encode_frames
 
 PAGES = Option("pages", (str, int), None, "pages to render, e.g. '1-3,5' (default: all)")
-DPI = Option("dpi", (int, float), 150, "rendering resolution in dots per inch")
+DPI = Option("dpi", (int, float), 150, "rendering resolution in dots per inch, 10–1200", minimum=10, maximum=1200)
 PASSWORD = Option("password", str, None, "password of an encrypted PDF")
 MAX_PAGES = 500
 
@@ -41,14 +41,33 @@ def open_pdf(path: Path, password: str | None = None) -> Iterator[pdfium.PdfDocu
 
 def render_page(pdf: pdfium.PdfDocument, index: int, dpi: float, max_pixels: int):
     """Render one page to a PIL image at ``dpi``."""
-    page = pdf[index]
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as exc:
+        # A page tree that lies about its /Count, or loops, leaves pages that cannot be loaded.
+        raise DocconvertError(f"page {index + 1} of the PDF cannot be read: the file is damaged ({exc})") from None
     try:
         width, height = page.get_size()
         scale = dpi / 72.0
         check_pixels(int(width * scale), int(height * scale), max_pixels, f"page {index + 1} at {dpi:g} dpi")
-        return page.render(scale=scale).to_pil()
+        try:
+            return page.render(scale=scale).to_pil()
+        except pdfium.PdfiumError as exc:
+            raise DocconvertError(f"page {index + 1} of the PDF cannot be rendered ({exc})") from None
     finally:
         page.close()
+
+
+def page_sizes(pdf: pdfium.PdfDocument, indexes: list[int], dpi: float) -> list[tuple[int, int]]:
+    """Each page's size in pixels at ``dpi``, read without rendering (for the job's pixel budget)."""
+    sizes = []
+    for index in indexes:
+        try:
+            width, height = pdf.get_page_size(index)
+        except pdfium.PdfiumError as exc:
+            raise DocconvertError(f"page {index + 1} of the PDF cannot be read: the file is damaged ({exc})") from None
+        sizes.append((int(width * dpi / 72.0), int(height * dpi / 72.0)))
+    return sizes
 
 
 @converter(sources={"pdf"}, targets={"png", "jpeg", "tiff", "webp", "bmp", "gif"}, options=[PAGES, DPI, QUALITY, PASSWORD])
@@ -61,13 +80,16 @@ def pdf_to_images(ctx: ConversionContext) -> None:
         indexes = parse_pages(ctx.options["pages"], len(pdf))
         if len(indexes) > MAX_PAGES:
             raise DocconvertError(f"{len(indexes)} pages requested; render at most {MAX_PAGES} at once (use pages=...)")
+        # Sizes are checked before anything is rendered; a GIF's writer holds every frame.
+        check_budget(page_sizes(pdf, indexes, dpi), ctx.max_pixels,
+                     ctx.max_pixels if ctx.target == "gif" else MAX_TOTAL_PIXELS)
         if ctx.target in ("tiff", "gif"):
-            images = []
-            for done, i in enumerate(indexes, start=1):
-                images.append(render_page(pdf, i, dpi, ctx.max_pixels))
-                ctx.progress(done / len(indexes))
-            data = encode(images[0], ctx.target, dpi=dpi, extra_frames=images[1:])
-            ctx.add_output(data, metadata={"pages": len(images), "dpi": dpi})
+            def page_image(n: int):  # rendered when the writer reaches it: one page in memory at a time
+                ctx.progress((n + 1) / len(indexes))
+                return render_page(pdf, indexes[n], dpi, ctx.max_pixels)
+
+            data = encode_frames(len(indexes), page_image, ctx.target, dpi=dpi)
+            ctx.add_output(data, metadata={"pages": len(indexes), "dpi": dpi})
             return
         for done, i in enumerate(indexes, start=1):
             image = render_page(pdf, i, dpi, ctx.max_pixels)
