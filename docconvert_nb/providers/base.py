@@ -47,6 +47,8 @@ class JobSnapshot:
     finished_at: datetime | None = None
     progress: float | None = None
     retry_after: float | None = None
+    #: Facts about where the job runs, for the job card (e.g. Dask: ``{"worker": "tcp://10.0.0.7:40113"}``).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 #: Called by providers that push updates: ``callback(job_id, snapshot)``.
