@@ -237,12 +237,14 @@ class EnginePlugin(WorkerPlugin):
         office_server.shutdown()
 
 
-def office_pid() -> int | None:
-    """The pid of this worker's warm LibreOffice, if one runs (for tests and diagnostics)."""
+def office_pids() -> list[int]:
+    """Process ids of this worker's warm LibreOffice and its bridge, if they run (tests, diagnostics)."""
     from ..engine import office_server
 
     server = office_server._server
-    return server.pid if server is not None else None
+    if server is None:
+        return []
+    return [proc.pid for proc in (server._office, server._bridge) if proc is not None and proc.poll() is None]
 
 
 __all__ = ["EnginePlugin", "InfrastructureError", "run_job"]

@@ -78,9 +78,17 @@ GATHER_BATCH = 32
 INSTALL_HINT = 'the Dask provider needs distributed: pip install "docconvert_nb[dask]"'
 
 
+class DaskUnavailable(ProviderError, ImportError):
+    """``distributed`` is not installed (a usage error for the CLI, an ImportError for Python)."""
+
+
 def _require_distributed() -> None:
-    if importlib.util.find_spec("distributed") is None:
-        raise ImportError(INSTALL_HINT)
+    try:
+        found = importlib.util.find_spec("distributed") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise DaskUnavailable(INSTALL_HINT)
 
 
 @dataclass
@@ -443,6 +451,9 @@ class DaskProvider(Provider):
                 self._cond.notify_all()
             for future in late_cancels:
                 future.cancel()
+            # Holding a future keeps its result in worker memory (and makes Dask recompute it if that
+            # worker dies): only the records hold them, until the job is final.
+            del futures, late_cancels
 
     # -- internals: receiving --------------------------------------------------------------------
     def _completion_loop(self) -> None:
@@ -460,6 +471,7 @@ class DaskProvider(Provider):
                 self._completed_batch(batch)
             except Exception:  # never let one bad batch stop the following of every other job
                 log.exception("handling finished Dask tasks failed")
+            del batch
 
     def _completed_batch(self, futures: list) -> None:
         finished = [f for f in futures if f.status == "finished"]
@@ -772,4 +784,4 @@ def _close_client(client, cluster, owned: bool) -> None:
             pass
 
 
-__all__ = ["DEFAULT_INLINE_LIMIT", "ENV_SCHEDULER", "DaskProvider", "use_scheduler"]
+__all__ = ["DEFAULT_INLINE_LIMIT", "ENV_SCHEDULER", "DaskProvider", "DaskUnavailable", "use_scheduler"]
