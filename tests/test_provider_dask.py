@@ -189,10 +189,10 @@ def test_cancel_kills_the_running_tool_and_the_worker_goes_on(cluster):
     try:
         job = dc.convert(image_bytes("PNG"), "txt", name="slow.png", provider=sleepy)
         deadline = time.monotonic() + 30
-        while not _sleeping() and time.monotonic() < deadline:
+        while not (_sleeping() and job.status == JobStatus.PROCESSING) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _sleeping(), "the tool never started"
-        assert job.status == JobStatus.PROCESSING
+        assert job.status == JobStatus.PROCESSING and "Converting on worker" in job.message
         job.cancel()
         assert job.status == JobStatus.CANCELED
         deadline = time.monotonic() + 10

@@ -55,9 +55,10 @@ def run_job(spec: dict[str, Any], data: bytes | None = None) -> dict[str, Any]:
     where = {"worker": worker.address, "worker_name": str(worker.name), "host": socket.gethostname()}
     started_at = time.time()
     worker.log_event(topic, {"key": key, "event": "started", "at": started_at, **where})
-    conv = spec["converter"]
+    conv = spec["converter"] or _engine_converter(spec)
     cancel_event = _CANCEL_WATCH.watch(worker, key)
-    scratch = Path(tempfile.mkdtemp(prefix="docconvert-dask-"))
+    # The worker's local directory is where a cluster puts scratch (--local-directory, a fast local disk).
+    scratch = Path(tempfile.mkdtemp(prefix="docconvert-", dir=_scratch_root(worker)))
     try:
         input_path = _materialize_input(spec, data, scratch)
         (scratch / "work").mkdir()
@@ -104,6 +105,23 @@ def run_job(spec: dict[str, Any], data: bytes | None = None) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _scratch_root(worker) -> str | None:
+    folder = getattr(worker, "local_directory", None)
+    return folder if folder and Path(folder).is_dir() else None
+
+
+def _engine_converter(spec: dict[str, Any]):
+    from ..engine.core import load_converters
+
+    conv = load_converters().find(spec["task"], spec["source_format"], spec["target"])
+    if conv is None:  # the worker runs another version of docconvert_nb than the client
+        raise DocconvertError(
+            f"this worker's docconvert_nb cannot {spec['task']} {spec['source_format']} to {spec['target']}; "
+            "install the same version on the workers as in the notebook"
+        )
+    return conv
+
+
 def _convert(conv, ctx) -> str | None:
     """Run the converter; the error message for the user, or None on success (as the engine does)."""
     try:
@@ -125,8 +143,7 @@ def _convert(conv, ctx) -> str | None:
 
 def _materialize_input(spec: dict[str, Any], data: bytes | None, scratch: Path) -> Path:
     """A private copy of the input in ``scratch`` (converters may assume they own it)."""
-    target = scratch / "input" / spec["input_name"]
-    target.parent.mkdir()
+    target = scratch / spec["input_name"]  # never "work" or "out": input names have an extension
     try:
         if data is not None:
             target.write_bytes(data)
@@ -235,6 +252,13 @@ class EnginePlugin(WorkerPlugin):
         from ..engine import office_server
 
         office_server.shutdown()
+
+
+def worker_doctor():
+    """This worker's :func:`~docconvert_nb.engine.doctor.doctor` report (run with ``Client.run``)."""
+    from ..engine.doctor import doctor
+
+    return doctor()
 
 
 def office_pids() -> list[int]:

@@ -58,7 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..engine import tools
 from ..engine.core import DEFAULT_MAX_PIXELS, _input_file_name, load_converters
-from ..engine.registry import Converter, Registry
+from ..engine.registry import REGISTRY, Converter, Registry
 from ..errors import DocconvertError, JobNotFound, OutputUnavailable, ProviderError, UnsupportedConversion
 from ..outputs import Output
 from ..status import JobStatus
@@ -278,7 +278,9 @@ class DaskProvider(Provider):
         spec: dict[str, Any] = {
             "key": job_id,
             "topic": self._topic,
-            "converter": conv,
+            # The engine's own converters are looked up on the worker; pickling one per task costs
+            # the scheduler and the worker more than a cheap conversion does.
+            "converter": None if self.registry is REGISTRY else conv,
             "task": request.task,
             "source_format": source.format,
             "source_name": source.name,
@@ -317,6 +319,16 @@ class DaskProvider(Provider):
         """Where the job ran: worker address and name, host, attempts (what the job card shows)."""
         with self._lock:
             return self._record(job_id).details()
+
+    def doctor(self) -> dict[str, Any]:
+        """Every worker's tool check (``docconvert-nb doctor`` on each): ``{address: DoctorReport}``.
+
+        Workers need the same system tools as the embedded engine; a report
+        with ``ok == False`` prints the ``apt-get`` command that installs the rest.
+        """
+        from ._dask_worker import worker_doctor
+
+        return self.client.run(worker_doctor)
 
     def cancel(self, job_id: str) -> None:
         with self._lock:
