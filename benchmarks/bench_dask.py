@@ -152,17 +152,22 @@ def many_jobs(cluster, n: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs in the many-jobs run (default 10000)")
+    parser.add_argument("--scratch", metavar="DIR", default=None,
+                        help="where both the engine's store and the workers' local directory live "
+                             "(default: the system temp folder; e.g. /dev/shm to leave the disk out)")
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
 
     from docconvert_nb.providers.dask import DaskProvider
 
-    with tempfile.TemporaryDirectory(prefix="docconvert-bench-dask-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="docconvert-bench-dask-", dir=args.scratch) as tmp:
         work = Path(tmp)
+        print(f"scratch: {work} (engine store and worker local directories)")
         local = EmbeddedProvider(Engine(work / "store", workers=2))
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as lc, Client(lc, set_as_default=False) as client:
+                          dashboard_address=None, local_directory=str(work / "workers")) as lc, \
+                Client(lc, set_as_default=False) as client:
             cluster = DaskProvider(client)
             throughput(local, cluster, work)
             many_jobs(cluster, args.jobs)

@@ -71,7 +71,7 @@ ENV_SCHEDULER = "DOCCONVERT_NB_DASK_SCHEDULER"
 #: Inputs and outputs up to this size travel as bytes through Dask.
 DEFAULT_INLINE_LIMIT = 2 * 1024 * 1024
 #: Outputs received as bytes up to this size stay in memory; larger ones go to a private cache folder.
-MEMORY_OUTPUT_LIMIT = 256 * 1024
+MEMORY_OUTPUT_LIMIT = 32 * 1024
 #: Most tasks sent in one ``Client.map`` call, and most results fetched in one ``Client.gather``.
 SUBMIT_BATCH = 1000
 GATHER_BATCH = 32
