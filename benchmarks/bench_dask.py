@@ -12,7 +12,10 @@
    time until every job is final (against N no-op Dask tasks: the floor the
    scheduler sets), how many redraws the group view made, and
    the main thread's responsiveness (how late a 10 ms sleep wakes up)
-   while the jobs run, against the same probe with nothing running.
+   while the jobs run, against the same probe with nothing running. Run once
+   on the LocalCluster (its scheduler shares this process and its GIL) and
+   once on a scheduler and workers in processes of their own, as on a real
+   cluster.
 """
 
 from __future__ import annotations
@@ -149,12 +152,50 @@ def many_jobs(cluster, n: int) -> None:
     print(f"  main-thread wake-up lateness running: {describe(busy)}")
 
 
+class ExternalCluster:
+    """A scheduler and 2 workers as separate processes on loopback, as on a real cluster
+    (a LocalCluster runs its scheduler inside the notebook's process, sharing its GIL)."""
+
+    def __init__(self, work: Path):
+        import json
+        import subprocess
+
+        work.mkdir(parents=True, exist_ok=True)
+        self.scheduler_file = work / "scheduler.json"
+        base = [sys.executable, "-m"]
+        env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+        self.procs = [subprocess.Popen(
+            base + ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                    "--no-dashboard", "--scheduler-file", str(self.scheduler_file)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        deadline = time.monotonic() + 60
+        while not self.scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.address = json.loads(self.scheduler_file.read_text())["address"]
+        for i in range(2):
+            self.procs.append(subprocess.Popen(
+                base + ["distributed.cli.dask_worker", self.address, "--nworkers", "1", "--nthreads", "1",
+                        "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(work / f"w{i}")],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except Exception:
+                proc.kill()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs in the many-jobs run (default 10000)")
     parser.add_argument("--scratch", metavar="DIR", default=None,
                         help="where both the engine's store and the workers' local directory live "
                              "(default: the system temp folder; e.g. /dev/shm to leave the disk out)")
+    parser.add_argument("--external-only", action="store_true",
+                        help="only the many-jobs run on a scheduler and workers in processes of their own")
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -169,10 +210,22 @@ def main() -> int:
                           dashboard_address=None, local_directory=str(work / "workers")) as lc, \
                 Client(lc, set_as_default=False) as client:
             cluster = DaskProvider(client)
-            throughput(local, cluster, work)
-            many_jobs(cluster, args.jobs)
+            if not args.external_only:
+                throughput(local, cluster, work)
+                print("-- LocalCluster (scheduler inside this process)")
+                many_jobs(cluster, args.jobs)
             cluster.close()
         local.close()
+        external = ExternalCluster(work / "external")
+        try:
+            with Client(external.address, set_as_default=False) as client:
+                client.wait_for_workers(2, timeout=120)
+                cluster = DaskProvider(client)
+                print("-- scheduler and 2 workers in processes of their own (as on a real cluster)")
+                many_jobs(cluster, args.jobs)
+                cluster.close()
+        finally:
+            external.close()
     return 0
 
 

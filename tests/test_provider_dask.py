@@ -277,3 +277,21 @@ def test_cli_runs_on_the_scheduler_given_by_option(cluster, tmp_path):
     assert done.returncode == 0, done.stderr
     written = tmp_path / "out" / "blue.jpg"
     assert written.is_file() and Image.open(written).format == "JPEG"
+
+
+@pytest.mark.slow
+def test_a_large_input_without_shared_storage_is_scattered_and_outputs_come_back(cluster, tmp_path):
+    from docconvert_nb.providers.dask import DaskProvider
+
+    photo = tmp_path / "noise.png"
+    Image.effect_noise((300, 300), 70).convert("RGB").save(photo)
+    plain = DaskProvider(cluster, inline_limit=10_000)  # no shared folder, no results location
+    try:
+        job = dc.convert(photo, "bmp", provider=plain).wait(60)
+        out = job.outputs[0]
+        assert out.size > plain.inline_limit
+        assert Image.open(io.BytesIO(out.read())).size == (300, 300)
+        assert any("came back in memory" in w for w in job.warnings)
+        assert plain.job_details(job.id)["worker"] == out.metadata["worker"]
+    finally:
+        plain.close()
