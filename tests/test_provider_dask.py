@@ -228,6 +228,7 @@ def test_a_job_whose_worker_dies_every_time_fails_once_retries_are_exhausted(clu
     from docconvert_nb.providers._dask_worker import office_pids
     from docconvert_nb.providers.dask import DaskProvider
 
+    cluster.wait_for_workers(2, timeout=120)  # the worker killed earlier is back: two to die on
     crashing = DaskProvider(cluster, registry=TEST_CONVERTERS)
     orphans = [pid for pids in cluster.run(office_pids).values() for pid in pids]
     try:
@@ -241,7 +242,7 @@ def test_a_job_whose_worker_dies_every_time_fails_once_retries_are_exhausted(clu
     finally:
         crashing.close()
         _kill_groups(orphans)
-    cluster.wait_for_workers(2, timeout=120)
+    cluster.wait_for_workers(1, timeout=120)
 
 
 @pytest.mark.slow
@@ -295,3 +296,15 @@ def test_a_large_input_without_shared_storage_is_scattered_and_outputs_come_back
         assert plain.job_details(job.id)["worker"] == out.metadata["worker"]
     finally:
         plain.close()
+
+
+@pytest.mark.slow
+def test_an_input_given_by_fsspec_url_is_read_by_the_worker(provider, tmp_path):
+    from docconvert_nb.providers.dask import RemoteSource
+
+    scan = tmp_path / "remote-scan.png"
+    scan.write_bytes(image_bytes("PNG", color=(250, 250, 0)))
+    source = RemoteSource.from_url(scan.as_uri())
+    assert (source.name, source.format, source.size) == ("remote-scan.png", "png", scan.stat().st_size)
+    job = dc.convert(source, "gif", provider=provider).wait(60)
+    assert Image.open(io.BytesIO(job.outputs[0].read())).format == "GIF"

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+from ..documents import Source
 from ..engine import tools
 from ..engine.core import DEFAULT_MAX_PIXELS, _input_file_name, load_converters
 from ..engine.registry import REGISTRY, Converter, Registry
@@ -295,8 +296,9 @@ class DaskProvider(Provider):
         }
         record = _Record(id=job_id, source_name=source.name, submitted_at=time.time())
         data: Any = None
-        size = source.size
-        if size <= self.inline_limit:
+        if isinstance(source, RemoteSource):
+            spec["input_url"] = source.url
+        elif source.size <= self.inline_limit:
             data = source.read_bytes()
         elif source.path is not None and self._shared(source.path):
             spec["input_path"] = str(source.path.resolve())
@@ -694,6 +696,52 @@ class DaskProvider(Provider):
             log.warning("could not remove %s: %s", _public_address(url), exc)
 
 
+@dataclass(frozen=True)
+class RemoteSource(Source):
+    """A document the workers read by fsspec URL (``s3://bucket/scan.png``, ``file:///shared/a.pdf``).
+
+    Only :class:`DaskProvider` uses the URL (the bytes never pass through the
+    notebook); other providers read the bytes through :meth:`read_bytes`.
+    Build one with :meth:`from_url`, then pass it like a path:
+    ``dc.ocr(RemoteSource.from_url("s3://bucket/scan.png"), provider=cluster)``.
+    """
+
+    url: str = ""
+
+    @classmethod
+    def from_url(cls, url: str, name: str | None = None) -> "RemoteSource":
+        """Look at the document's first bytes (and name) to tell its format."""
+        import fsspec
+
+        from .. import fileformats as formats
+
+        name = name or url.rstrip("/").rsplit("/", 1)[-1] or "document"
+        with fsspec.open(url, "rb") as stream:
+            head = stream.read(formats.SNIFF_BYTES)
+        by_name = formats.from_name(name)
+        if by_name in formats.OFFICE_FORMATS and head.startswith(b"PK"):
+            fmt = by_name  # a zip-based Office file: trust the name rather than fetch it all to look inside
+        else:
+            fmt = formats.detect(head, name)
+        return cls(name=name, format=fmt, url=url)
+
+    @property
+    def size(self) -> int:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(self.url)
+        return int(fs.size(path))
+
+    def open(self):
+        import fsspec
+
+        return fsspec.open(self.url, "rb").open()
+
+    def read_bytes(self) -> bytes:
+        with self.open() as stream:
+            return stream.read()
+
+
 def use_scheduler(address: str | None) -> None:
     """Make ``provider="dask"`` use the scheduler at ``address`` (None: back to the environment's).
 
@@ -796,4 +844,4 @@ def _close_client(client, cluster, owned: bool) -> None:
             pass
 
 
-__all__ = ["DEFAULT_INLINE_LIMIT", "ENV_SCHEDULER", "DaskProvider", "DaskUnavailable", "use_scheduler"]
+__all__ = ["DEFAULT_INLINE_LIMIT", "ENV_SCHEDULER", "DaskProvider", "DaskUnavailable", "RemoteSource", "use_scheduler"]
