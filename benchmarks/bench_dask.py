@@ -106,7 +106,7 @@ def bare_dask(client, n: int) -> float:
     return elapsed
 
 
-def many_jobs(cluster, n: int) -> None:
+def many_jobs(cluster, n: int, with_view: bool = True) -> None:
     idle: list[float] = []
     stop = threading.Event()
     probe = threading.Thread(target=wakeup_lateness, args=(stop, idle))
@@ -127,7 +127,7 @@ def many_jobs(cluster, n: int) -> None:
     try:
         from docconvert_nb.notebook.widgets import JobGroupWidget
 
-        view = JobGroupWidget(group)
+        view = JobGroupWidget(group) if with_view else None
     except Exception as exc:  # the view is the notebook layer's; measure the rest without it
         print(f"  (no group widget: {exc})")
     summaries = []
@@ -141,7 +141,7 @@ def many_jobs(cluster, n: int) -> None:
     probe.join()
     completed = len(group.completed)
     floor = bare_dask(cluster.client, n)
-    print(f"{n} cheap jobs on the LocalCluster (PNG 16x16 → JPEG)")
+    print(f"{n} cheap jobs (PNG 16x16 → JPEG), {'with' if view is not None else 'without'} a live group view")
     print(f"  bare Dask, {n} no-op tasks through Client.map: {floor:6.2f} s ({n / floor:.0f} tasks/s)")
     print(f"  convert_many returned after {submitted:6.2f} s; all final after {done:6.2f} s "
           f"({n / done:.0f} jobs/s); {completed} completed")
@@ -196,6 +196,7 @@ def main() -> int:
                              "(default: the system temp folder; e.g. /dev/shm to leave the disk out)")
     parser.add_argument("--external-only", action="store_true",
                         help="only the many-jobs run on a scheduler and workers in processes of their own")
+    parser.add_argument("--no-view", action="store_true", help="follow the many jobs without a live group view")
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -213,7 +214,7 @@ def main() -> int:
             if not args.external_only:
                 throughput(local, cluster, work)
                 print("-- LocalCluster (scheduler inside this process)")
-                many_jobs(cluster, args.jobs)
+                many_jobs(cluster, args.jobs, not args.no_view)
             cluster.close()
         local.close()
         external = ExternalCluster(work / "external")
@@ -222,7 +223,7 @@ def main() -> int:
                 client.wait_for_workers(2, timeout=120)
                 cluster = DaskProvider(client)
                 print("-- scheduler and 2 workers in processes of their own (as on a real cluster)")
-                many_jobs(cluster, args.jobs)
+                many_jobs(cluster, args.jobs, not args.no_view)
                 cluster.close()
         finally:
             external.close()
