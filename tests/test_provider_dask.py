@@ -200,6 +200,19 @@ def test_cancel_kills_the_running_tool_and_the_worker_goes_on(cluster):
             time.sleep(0.05)
         assert not _sleeping(), "the canceled job's tool still runs"
         assert sleepy.status(job.id).status == JobStatus.CANCELED
+
+        # Closing the provider ends what it still runs, and says so on the job.
+        second = dc.convert(image_bytes("PNG"), "txt", name="slow2.png", provider=sleepy)
+        deadline = time.monotonic() + 30
+        while not _sleeping() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sleepy.close()
+        assert second._final.wait(10) and second.status == JobStatus.FAILED
+        assert "closed before the job finished" in second.errors[-1]
+        deadline = time.monotonic() + 10
+        while _sleeping() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _sleeping(), "the tool of a job left by close() still runs"
     finally:
         sleepy.close()
 

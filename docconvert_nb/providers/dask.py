@@ -389,12 +389,26 @@ class DaskProvider(Provider):
         return info
 
     def close(self) -> None:
-        """Stop following jobs; close the client (and cluster) if this provider made them."""
+        """Cancel unfinished jobs, stop following; close the client (and cluster) if this provider made them."""
         with self._cond:
+            unfinished = [r for r in self._records.values() if not r.status.is_terminal]
+            futures = [r.future for r in unfinished if r.future is not None]
+            for record in unfinished:
+                record.canceled = True
+                record.errors.append("the Dask provider was closed before the job finished")
+                self._finish(record, JobStatus.FAILED, record.errors[-1])
+            self._pending = []
             self._closed = True
             self._cond.notify_all()
             client, cluster, owned = self._client, self._cluster, self._owns_client
         self._events.put(None)
+        for record in unfinished:
+            self._emit(record)
+        if client is not None and futures:
+            try:
+                client.cancel(futures)
+            except Exception:
+                pass
         if client is not None:
             try:
                 client.unsubscribe_topic(self._topic)
