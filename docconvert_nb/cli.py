@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="embedded (default), aspose, onlineconvert, convertapi or groupdocs")
         sub.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                          help="a converter option, repeatable: --opt dpi=200")
+        sub.add_argument("--dask-scheduler", metavar="ADDRESS",
+                         help="run on this Dask scheduler (implies --provider dask; "
+                              "default: $DOCCONVERT_NB_DASK_SCHEDULER)")
         sub.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after SECONDS")
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
         return sub
@@ -266,6 +269,11 @@ def run_jobs(args, task: str, target: str, options: dict) -> int:
     from .api import convert_many
 
     options = {**options, **parse_options(args.opt)}
+    if args.dask_scheduler:
+        from .providers.dask import use_scheduler
+
+        use_scheduler(args.dask_scheduler)
+        args.provider = args.provider or "dask"
     provider = _resolve_provider(args.provider)
     target = _check_target(provider, task, target)
     documents = expand_files(args.files)

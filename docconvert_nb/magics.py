@@ -126,6 +126,20 @@ class DocconvertMagics(Magics):
         help="Folder where every magic saves its outputs once a job completes (--save-to overrides it).",
     )
 
+    dask_scheduler = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Address of the Dask scheduler that --provider dask runs on (default: "
+        "$DOCCONVERT_NB_DASK_SCHEDULER, else a LocalCluster).",
+    )
+
+    @observe("dask_scheduler")
+    def _apply_dask_scheduler(self, change):
+        from .providers.dask import use_scheduler
+
+        use_scheduler(change["new"])
+
     @validate("default_provider")
     def _check_provider(self, proposal):
         name = proposal["value"]

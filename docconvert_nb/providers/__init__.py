@@ -22,6 +22,8 @@ BUILTIN = {
     "onlineconvert": "docconvert_nb.providers.onlineconvert:OnlineConvert",
     "convertapi": "docconvert_nb.providers.convertapi:ConvertAPI",
     "groupdocs": "docconvert_nb.providers.groupdocs:GroupDocs",
+    # Converters of the embedded engine as tasks on a Dask cluster (the `dask` extra).
+    "dask": "docconvert_nb.providers.dask:DaskProvider",
 }
 _CLASS_NAMES = {spec.split(":")[1]: name for name, spec in BUILTIN.items()}
 

@@ -50,6 +50,8 @@ class JobSnapshot:
     #: A remark on the way that changes no state, e.g. "retrying after a 502 (2 of 5)":
     #: for the job's card and its history.
     note: str | None = None
+    #: Facts about where the job runs, for the job card (e.g. Dask: ``{"worker": "tcp://10.0.0.7:40113"}``).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 #: Called by providers that push updates: ``callback(job_id, snapshot)``.
