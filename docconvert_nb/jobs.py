@@ -138,6 +138,8 @@ class Job:
         #: the provider's notes on the way ("retrying after a 502 (2 of 5)").
         self.history: list[tuple[datetime, str]] = [(self.submitted_at, f"{self.status}: {self.message}")]
         self.saved: list[Path] = []
+        #: Where the job runs, as the provider tells it (Dask: worker, host, attempts).
+        self.details: dict[str, Any] = {}
         #: True when the job completed at once from an earlier identical job's result (see ``cache=``).
         self.cached = False
         #: sha256 of the source's bytes, once the tracker has read them (the journal and cache use it).
@@ -259,6 +261,8 @@ class Job:
                     self.warnings.append(warning)
             if snapshot.progress is not None:
                 self.progress = snapshot.progress
+            if snapshot.details:
+                self.details.update(snapshot.details)
             if snapshot.started_at and not self.started_at:
                 self.started_at = self._local_time(snapshot.started_at)
             if self.status == JobStatus.PROCESSING and not self.started_at:
@@ -313,6 +317,7 @@ class Job:
             len(self.errors),
             len(self.warnings),
             len(self.history),
+            tuple(sorted(self.details.items(), key=lambda item: item[0])),
             self.progress,
             self.id,
         )
@@ -488,6 +493,7 @@ class Job:
                 "errors": list(self.errors),
                 "warnings": list(self.warnings),
                 "progress": self.progress,
+                "details": dict(self.details),
                 "history": [(moment.isoformat(timespec="seconds"), event) for moment, event in self.history],
                 "cached": self.cached,
             }

@@ -102,12 +102,12 @@ class ScriptedProvider(Provider):
     def report(self, job: "Job", status: JobStatus | None, *, message: str = "", outputs: list[Output] | None = None,
                errors: Iterable[str] = (), warnings: Iterable[str] = (), progress: float | None = None,
                started_at: datetime | None = None, finished_at: datetime | None = None,
-               note: str | None = None, timeout: float = 10.0) -> "Job":
+               note: str | None = None, details: dict | None = None, timeout: float = 10.0) -> "Job":
         """Push one report for ``job`` (waiting up to ``timeout`` s for its submission); returns the job."""
         job_id = self.wait_submitted(job, timeout).id
         snapshot = JobSnapshot(status=status, message=message, outputs=outputs, errors=list(errors),
                                warnings=list(warnings), progress=progress, started_at=started_at,
-                               finished_at=finished_at, note=note)
+                               finished_at=finished_at, note=note, details=dict(details or {}))
         if self._push is None:
             raise DocconvertError("this provider's jobs are not followed by a tracker")
         self._push(job_id, snapshot)

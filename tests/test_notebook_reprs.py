@@ -126,3 +126,11 @@ def test_every_status_renders(status):
     job.status = status  # set directly: every state must render, reachable or not from here
     text, html = both(job)
     assert status.value in text and status.value in html and "var(--jp-" in html
+
+
+def test_the_card_names_the_worker_a_provider_reports():
+    job = scripted_job(name="scan.png")
+    job.provider.report(job, JobStatus.PROCESSING, details={"worker": "tcp://127.0.0.1:40113", "attempts": 1})
+    assert job.details == {"worker": "tcp://127.0.0.1:40113", "attempts": 1}
+    for text in both(job):
+        assert "worker" in text and "tcp://127.0.0.1:40113" in text

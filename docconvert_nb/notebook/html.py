@@ -135,6 +135,7 @@ def job_view(snapshot: dict[str, Any], position: int | None = None) -> dict[str,
         "position": position if position is not None else snapshot["number"],
         "provider_name": snapshot.get("provider_name", snapshot["provider"]),
         "cached": bool(snapshot.get("cached")),
+        "worker": _clean(str(_worker(snapshot.get("details") or {})), 80),
         "source": _clean(snapshot["source"], 200),
         "message": message,
         "header_message": "" if message_repeated and status == JobStatus.FAILED.value else message,
@@ -153,6 +154,11 @@ def job_view(snapshot: dict[str, Any], position: int | None = None) -> dict[str,
         "warnings_more": warnings_more,
         "bar": job_bar(status, progress),
     }
+
+
+def _worker(details: dict[str, Any]) -> str:
+    """Which machine ran the job, when the provider says (Dask workers)."""
+    return details.get("worker_name") or details.get("worker") or ""
 
 
 def _row_message(status: str, message: str, errors: list[str], outputs: list[dict]) -> str:
@@ -330,6 +336,8 @@ def job_text(job: Job) -> str:
     """The job's repr followed by its outputs, errors and warnings (capped)."""
     view = job_view(snapshot(job))
     lines = [_safe_repr(job) + (" (from the cache)" if view["cached"] else "")]
+    if view["worker"]:
+        lines.append(f"  worker: {view['worker']}")
     lines += [f"  output: {o['name']} ({o['content_type']}, {o['size_text']}) {o['availability']}"
               + (f", saved as {o['path']}" if o["path"] else "")
               for o in view["outputs"]]
