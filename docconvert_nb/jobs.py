@@ -379,12 +379,7 @@ class Job:
         running notebook kernel alike; an interrupt (Ctrl-C) leaves the job
         tracked.
         """
-        _check_timeout(timeout)
-        finished = threading.Event()
-        self.add_done_callback(lambda _job: finished.set())
-        with _reporting(self):
-            if not finished.wait(timeout):
-                raise self._timeout(timeout)
+        _block_until_finished(self, timeout)
         return self.raise_for_status()
 
     async def wait_async(self, timeout: float | None = None) -> "Job":
@@ -642,12 +637,7 @@ class JobGroup(Sequence[Job]):
         Failures do not raise unless ``raise_on_error=True`` (then a
         :class:`JobFailed` names every failed job); inspect ``group.failed``.
         """
-        _check_timeout(timeout)
-        finished = threading.Event()
-        self.add_done_callback(lambda _group: finished.set())
-        with _reporting(self):
-            if not finished.wait(timeout):
-                raise self._timeout(timeout)
+        _block_until_finished(self, timeout)
         return self._check(raise_on_error)
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_error: bool = False) -> "JobGroup":
@@ -764,6 +754,16 @@ def _run_done_callback(callback, target) -> None:
         callback(target)
     except Exception:  # a broken view must not break tracking, nor the other callbacks
         log.exception("done callback %r failed for %r", callback, target)
+
+
+def _block_until_finished(obj: "Job | JobGroup", timeout: float | None) -> None:
+    """Block on ``obj``'s done callbacks (progress on a terminal's stderr meanwhile), or raise its timeout."""
+    _check_timeout(timeout)
+    finished = threading.Event()
+    obj.add_done_callback(lambda _obj: finished.set())
+    with _reporting(obj):
+        if not finished.wait(timeout):
+            raise obj._timeout(timeout)
 
 
 def _check_timeout(timeout: float | None) -> None:
