@@ -11,13 +11,27 @@ per line on stdin and answers one JSON line on stdout:
 
 The first line it writes is ``{"ready": true}`` once connected (or
 ``{"ready": false, "error": ...}``).
+
+Each conversion runs on the office's main thread, as ``soffice --convert-to``
+does, by way of ``com.sun.star.awt.AsyncCallback``: the office calls us back
+from its event loop and our UNO calls made inside that callback are executed by
+that same thread (UNO's thread identity). A call made from an ordinary URP
+thread instead lets the office's event loop run while the document is open,
+and then Writer lays out the comment sidebar: it builds each comment's window
+from ``modules/swriter/ui/annotation.ui``, a file Debian's ``-nogui`` packages
+do not ship, and LibreOffice aborts. On the main thread that deferred layout
+never runs before the document is closed.
+See https://api.libreoffice.org/docs/idl/ref/servicecom_1_1sun_1_1star_1_1awt_1_1AsyncCallback.html
 """
 
 import json
 import sys
+import threading
 import time
 
 import uno
+import unohelper
+from com.sun.star.awt import XCallback
 from com.sun.star.beans import PropertyValue
 
 EXPORT_FILTERS = (
@@ -40,17 +54,59 @@ def props(**values):
 
 
 def connect(port, deadline):
+    """(remote component context, Desktop) of the office listening on ``port``."""
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     url = f"uno:socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext"
     while True:
         try:
             remote = resolver.resolve(url)
-            return remote.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", remote)
+            desktop = remote.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", remote)
+            return remote, desktop
         except Exception:  # NoConnectException until the office listens
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+class _MainThreadCall(unohelper.Base, XCallback):
+    """Runs ``function`` when the office's event loop calls ``notify`` (on its main thread)."""
+
+    def __init__(self, function):
+        self.function = function
+        self.done = threading.Event()
+        self.result = None
+        self.error = None
+
+    def notify(self, data):
+        try:
+            self.result = self.function()
+        except Exception as exc:  # handed to the waiting thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+def on_main_thread(context, function):
+    """``function()`` run on the office's main thread; falls back to calling it here.
+
+    Waits as long as it takes: the parent process enforces the time limit and
+    kills the office (and so this bridge) when it runs out.
+    """
+    try:
+        callback = context.ServiceManager.createInstanceWithContext("com.sun.star.awt.AsyncCallback", context)
+    except Exception as exc:
+        if is_dead(exc):
+            raise
+        callback = None
+    if callback is None:
+        return function()
+    call = _MainThreadCall(function)
+    callback.addCallback(call, None)
+    call.done.wait()
+    if call.error is not None:
+        raise call.error
+    return call.result
 
 
 def is_dead(exc):
@@ -93,7 +149,7 @@ def main():
     port = int(sys.argv[1])
     startup = float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
     try:
-        desktop = connect(port, time.monotonic() + startup)
+        context, desktop = connect(port, time.monotonic() + startup)
     except Exception as exc:
         print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return 1
@@ -102,7 +158,8 @@ def main():
         if not line.strip():
             continue
         try:
-            reply = convert(desktop, json.loads(line))
+            request = json.loads(line)
+            reply = on_main_thread(context, lambda: convert(desktop, request))
         except Exception as exc:  # never die on one bad request
             reply = {"ok": False, "kind": "dead" if is_dead(exc) else "load", "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(reply), flush=True)
