@@ -47,6 +47,10 @@ class OfficeDied(ToolFailed):
     """The office process went away during a conversion."""
 
 
+class DocumentKilledOffice(OfficeDied):
+    """The office died while working on the document: trying it warm again would kill it again."""
+
+
 def soffice_binary() -> str | None:
     """The real office executable (``soffice.bin``), so the pid we hold is the office itself."""
     found = SOFFICE.path()
@@ -172,6 +176,10 @@ class OfficeServer:
             env={**os.environ, "TMPDIR": str(self._office_tmp())},
         )
 
+    def _temp_dir_gone(self) -> bool:
+        """Whether something removed the running office's temp folder (a /tmp cleaner, say)."""
+        return self._profile is not None and not (self._profile / "tmp").is_dir()
+
     def _office_tmp(self) -> Path:
         tmp = self._profile / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -215,6 +223,9 @@ class OfficeServer:
                        timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
+        An office that dies while working on this document raises
+        :class:`DocumentKilledOffice` at once (it is stopped, and restarts on the next request).
+
         ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV).
         Setting ``cancel`` (the job was canceled) stops the wait for the office; a
         conversion already running in it is abandoned by stopping the office,
@@ -224,9 +235,14 @@ class OfficeServer:
         self._acquire(cancel)
         try:
             for attempt in (1, 2):
+                if self.alive() and self._temp_dir_gone():
+                    self.stop()  # every export would fail writing its temp file: start afresh
                 self.start()
                 try:
                     reply = self._ask(request, timeout, cancel)
+                except DocumentKilledOffice:
+                    self.stop()
+                    raise
                 except OfficeDied:
                     self.stop()
                     if attempt == 2:
@@ -255,7 +271,7 @@ class OfficeServer:
             return reply
         kind, error = reply.get("kind"), reply.get("error", "unknown error")
         if kind == "dead":
-            raise OfficeDied(f"LibreOffice went away during the conversion ({error})")
+            raise DocumentKilledOffice(f"LibreOffice went away during the conversion ({error})")
         if kind == "password":
             raise DocconvertError("the document is password-protected and the password is missing or wrong")
         raise DocconvertError(f"LibreOffice could not convert the document ({error})")
@@ -272,7 +288,9 @@ class OfficeServer:
                     self._office = self._launch_office(self._office.args[0], self._port)
                     continue
                 if self._office is None or self._office.poll() is not None or self._bridge.poll() is not None:
-                    raise OfficeDied("LibreOffice exited") from None
+                    died = DocumentKilledOffice if what == "convert" else OfficeDied
+                    raise died("LibreOffice exited during the conversion" if what == "convert"
+                               else "LibreOffice exited") from None
                 if cancel is not None and cancel.is_set():
                     self.stop()  # the only way to abandon a document LibreOffice is working on
                     raise ToolFailed("LibreOffice was stopped because the job was canceled; "
@@ -283,7 +301,7 @@ class OfficeServer:
                                      "it restarts on the next job") from None
                 continue
             if reply is None:
-                raise OfficeDied("the LibreOffice bridge exited")
+                raise (DocumentKilledOffice if what == "convert" else OfficeDied)("the LibreOffice bridge exited")
             return reply
 
     @staticmethod

@@ -40,11 +40,13 @@ def office_to_pdf(ctx: ConversionContext) -> None:
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
                 timeout=timeout, cancel=ctx.cancel_event,
             )
+            how = "warm"
+        except office_server.DocumentKilledOffice as exc:
+            target, reply, how = retry_cold_after_crash(ctx, timeout, exc), {}, "cold (retried)"
         except DocconvertError as exc:
             if ctx.options["password"] and not isinstance(exc, tools.ToolFailed) and _is_encrypted(ctx):
                 raise DocconvertError("cannot open the password-protected document: the password is wrong") from None
             raise
-        how = "warm"
     else:
         if ctx.options["password"]:
             raise DocconvertError("password= needs the warm LibreOffice (python3-uno); the cold fallback cannot pass it")
@@ -61,6 +63,23 @@ def office_to_pdf(ctx: ConversionContext) -> None:
     if reply.get("filter"):
         metadata["filter"] = reply["filter"]
     ctx.add_output(target, metadata=metadata)
+
+
+def retry_cold_after_crash(ctx: ConversionContext, timeout: float, crash: Exception) -> Path:
+    """Convert again with a LibreOffice started just for this document, after it killed the warm one."""
+    if ctx.options["password"]:
+        raise DocconvertError(f"LibreOffice crashed on this document ({crash}); a retry with a fresh "
+                              "LibreOffice cannot pass password=, so the document was not converted") from None
+    if ctx.cancel_event is not None and ctx.cancel_event.is_set():
+        raise DocconvertError("the job was canceled") from None
+    try:
+        target = convert_cold(ctx, timeout)
+    except DocconvertError as exc:
+        raise DocconvertError(f"LibreOffice crashed on this document ({crash}), and a retry with a fresh "
+                              f"LibreOffice failed too: {exc}") from None
+    ctx.warn(f"the warm LibreOffice crashed on this document ({crash}); it was converted again by a "
+             "LibreOffice started just for it (slower). The warm one restarts for the next document.")
+    return target
 
 
 def check_document(ctx: ConversionContext) -> None:
