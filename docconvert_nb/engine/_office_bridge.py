@@ -6,7 +6,7 @@ office process listening on ``127.0.0.1:PORT``, then reads one JSON request
 per line on stdin and answers one JSON line on stdout:
 
     → {"input": "/path/in.docx", "output": "/path/out.pdf", "password": null, "csv_options": null}
-    ← {"ok": true, "filter": "writer_pdf_Export"}
+    ← {"ok": true, "filter": "writer_pdf_Export", "import_filter": "MS Word 97"}
     ← {"ok": false, "kind": "load" | "password" | "export" | "dead", "error": "..."}
 
 The first line it writes is ``{"ready": true}`` once connected (or
@@ -115,6 +115,14 @@ def is_dead(exc):
     return type(exc).__name__ == "DisposedException" or "urp bridge" in text or "disposed" in text
 
 
+def import_filter(document):
+    """The name of the filter LibreOffice read the document with ("MS Word 97", "WordPerfect", ...)."""
+    try:
+        return next((arg.Value for arg in document.getArgs() if arg.Name == "FilterName"), None)
+    except Exception:
+        return None
+
+
 def convert(desktop, request):
     load = {"Hidden": True, "ReadOnly": True}
     if request.get("password"):
@@ -134,7 +142,7 @@ def convert(desktop, request):
     try:
         export = next((f for service, f in EXPORT_FILTERS if document.supportsService(service)), "writer_pdf_Export")
         document.storeToURL(uno.systemPathToFileUrl(request["output"]), props(FilterName=export))
-        return {"ok": True, "filter": export}
+        return {"ok": True, "filter": export, "import_filter": import_filter(document)}
     except Exception as exc:
         kind = "dead" if is_dead(exc) else "export"
         return {"ok": False, "kind": kind, "error": f"{type(exc).__name__}: {exc}".strip()}

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ...errors import DocconvertError
-from ...fileformats import OFFICE_FORMATS, SNIFF_BYTES, is_encrypted_office
+from ...fileformats import LIBREOFFICE_EXTRA_FORMATS, OFFICE_FORMATS, SNIFF_BYTES, guess_note, is_encrypted_office
 from .. import office_server, tools
 from ..context import ConversionContext
 from ..registry import Option, converter
@@ -24,7 +24,8 @@ WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: st
 TIMEOUT = Option("timeout", (int, float), None, "seconds one conversion may take (default: the engine's tool limit)")
 
 
-@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT], tools=["soffice"])
+@converter(sources=OFFICE_FORMATS | LIBREOFFICE_EXTRA_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT],
+           tools=["soffice"])
 def office_to_pdf(ctx: ConversionContext) -> None:
     """Convert a Word/Excel/PowerPoint/OpenDocument/RTF/CSV/HTML document to PDF with LibreOffice."""
     office_server.SOFFICE.require()
@@ -34,6 +35,31 @@ def office_to_pdf(ctx: ConversionContext) -> None:
         raise DocconvertError("timeout must be a positive number of seconds")
     target = ctx.workdir / "converted.pdf"
     ctx.progress(0.05)
+    with ctx.input_path.open("rb") as fh:
+        guessed = guess_note(fh.read(SNIFF_BYTES), ctx.source_name, ctx.source_format)
+    try:
+        target, reply, how = _convert(ctx, target, timeout)
+    except DocconvertError as exc:
+        if guessed and not isinstance(exc, tools.ToolFailed):
+            raise DocconvertError(f"{exc}. Note: {guessed}") from None
+        raise
+    if guessed:
+        filter_name = reply.get("import_filter")
+        ctx.warn(guessed + (f" (LibreOffice's import filter: {filter_name})" if filter_name else ""))
+    if not target.exists() or target.stat().st_size == 0:
+        raise DocconvertError("LibreOffice wrote no PDF (the document may be empty or damaged)")
+    with open_pdf(target) as pdf:
+        pages = len(pdf)
+    metadata = {"pages": pages, "office": how}
+    if reply.get("filter"):
+        metadata["filter"] = reply["filter"]
+    if reply.get("import_filter"):
+        metadata["import_filter"] = reply["import_filter"]
+    ctx.add_output(target, metadata=metadata)
+
+
+def _convert(ctx: ConversionContext, target: Path, timeout: float) -> tuple[Path, dict, str]:
+    """(PDF, the warm office's reply, how) for the document: warm if possible, else cold."""
     if ctx.options["warm"] and office_server.uno_available():
         try:
             reply = office_server.get_server().convert_to_pdf(
@@ -55,14 +81,7 @@ def office_to_pdf(ctx: ConversionContext) -> None:
         if ctx.options["warm"]:
             ctx.warn("python3-uno is missing, so LibreOffice was started just for this document (slower). "
                      "Install it with: sudo apt-get install -y --no-install-recommends python3-uno")
-    if not target.exists() or target.stat().st_size == 0:
-        raise DocconvertError("LibreOffice wrote no PDF (the document may be empty or damaged)")
-    with open_pdf(target) as pdf:
-        pages = len(pdf)
-    metadata = {"pages": pages, "office": how}
-    if reply.get("filter"):
-        metadata["filter"] = reply["filter"]
-    ctx.add_output(target, metadata=metadata)
+    return target, reply, how
 
 
 def retry_cold_after_crash(ctx: ConversionContext, timeout: float, crash: Exception) -> Path:
