@@ -274,3 +274,67 @@ def _detect_zip(whole, path, by_name) -> str:
 def is_encrypted_office(head: bytes, data: bytes | None) -> bool:
     """True for a password-protected OOXML document (an OLE2 'EncryptedPackage')."""
     return head.startswith(_OLE2) and data is not None and _ENCRYPTED_OOXML in data
+
+
+def is_password_protected(path) -> bool:
+    """True for a password-protected document: OOXML, Word/Excel/PowerPoint 97–2003 or OpenDocument.
+
+    Reads only the few bytes that say so: the OLE2 ``EncryptedPackage`` of OOXML, the
+    ``fEncrypted`` bit of a Word FIB, an Excel ``FILEPASS`` record, PowerPoint's encrypted
+    ``CurrentUserAtom`` token, an ODF manifest's ``encryption-data``. Unreadable files are not
+    called protected (LibreOffice then says what is wrong with them).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    try:
+        if head.startswith(_OLE2):
+            return _ole2_is_protected(path)
+        if head.startswith(b"PK\x03\x04"):
+            return _odf_is_protected(path)
+    except Exception:  # noqa: BLE001  a damaged container is LibreOffice's to report
+        return False
+    return False
+
+
+def _ole2_is_protected(path) -> bool:
+    import olefile
+
+    with olefile.OleFileIO(str(path)) as ole:
+        streams = {"/".join(entry) for entry in ole.listdir()}
+        if "EncryptedPackage" in streams or "EncryptedSummary" in streams:
+            return True
+        if "WordDocument" in streams:
+            # [MS-DOC] 2.5.2 FibBase: flags at offset 0x0A, fEncrypted = 0x0100.
+            fib = ole.openstream("WordDocument").read(12)
+            return len(fib) >= 12 and bool(int.from_bytes(fib[10:12], "little") & 0x0100)
+        for name in ("Workbook", "Book"):
+            if name in streams:
+                return _biff_has_filepass(ole.openstream(name).read(1 << 16))
+        if "Current User" in streams:
+            # [MS-PPT] 2.3.2 CurrentUserAtom: headerToken 0xF3D1C4DF marks an encrypted presentation.
+            atom = ole.openstream("Current User").read(16)
+            return len(atom) >= 16 and int.from_bytes(atom[12:16], "little") == 0xF3D1C4DF
+    return False
+
+
+def _biff_has_filepass(stream: bytes) -> bool:
+    """[MS-XLS] 2.4.117 FilePass: right after the workbook globals' BOF when the workbook is encrypted."""
+    offset = 0
+    for _ in range(64):
+        if offset + 4 > len(stream):
+            return False
+        kind = int.from_bytes(stream[offset:offset + 2], "little")
+        size = int.from_bytes(stream[offset + 2:offset + 4], "little")
+        if kind == 0x002F:
+            return True
+        if kind in (0x0085, 0x000A):  # BoundSheet8 or EOF: past the place a FilePass would be
+            return False
+        offset += 4 + size
+    return False
+
+
+def _odf_is_protected(path) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        if "META-INF/manifest.xml" not in zf.namelist():
+            return False
+        return b"encryption-data" in zf.read("META-INF/manifest.xml")

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ...errors import DocconvertError
-from ...fileformats import LIBREOFFICE_EXTRA_FORMATS, OFFICE_FORMATS, SNIFF_BYTES, guess_note, is_encrypted_office
+from ...fileformats import LIBREOFFICE_EXTRA_FORMATS, OFFICE_FORMATS, SNIFF_BYTES, guess_note, is_password_protected
 from .. import office_server, tools
 from ..context import ConversionContext
 from ..registry import Option, converter
@@ -102,7 +102,7 @@ def retry_cold_after_crash(ctx: ConversionContext, timeout: float, crash: Except
 
 
 def check_document(ctx: ConversionContext) -> None:
-    """Refuse empty files and password-protected OOXML without a password before bothering LibreOffice."""
+    """Refuse empty files and password-protected documents without a password before bothering LibreOffice."""
     size = ctx.input_path.stat().st_size
     if size == 0:
         raise DocconvertError("the document is empty (0 bytes)")
@@ -111,9 +111,7 @@ def check_document(ctx: ConversionContext) -> None:
 
 
 def _is_encrypted(ctx: ConversionContext) -> bool:
-    with ctx.input_path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-    return is_encrypted_office(head, ctx.input_path.read_bytes())
+    return is_password_protected(ctx.input_path)
 
 
 def csv_import_options(ctx: ConversionContext) -> str | None:
