@@ -48,7 +48,7 @@ def office_to_pdf(ctx: ConversionContext) -> None:
         ctx.warn(guessed + (f" (LibreOffice's import filter: {filter_name})" if filter_name else ""))
     if not target.exists() or target.stat().st_size == 0:
         raise DocconvertError("LibreOffice wrote no PDF (the document may be empty or damaged)")
-    with open_pdf(target) as pdf:
+    with open_pdf(target, forms=False) as pdf:
         pages = len(pdf)
     metadata = {"pages": pages, "office": how}
     if reply.get("filter"):

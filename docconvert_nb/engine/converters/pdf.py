@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,8 +22,12 @@ MAX_PAGES = 500
 
 
 @contextmanager
-def open_pdf(path: Path, password: str | None = None) -> Iterator[pdfium.PdfDocument]:
-    """Open a PDF with pypdfium2, turning its errors into messages a user can act on."""
+def open_pdf(path: Path, password: str | None = None, *, forms: bool = True) -> Iterator[pdfium.PdfDocument]:
+    """Open a PDF with pypdfium2, turning its errors into messages a user can act on.
+
+    With ``forms`` the form fields are drawn when pages render (pdfium draws them only
+    once the form environment is initialised, before any page is loaded).
+    """
     try:
         pdf = pdfium.PdfDocument(str(path), password=password)
     except pdfium.PdfiumError as exc:
@@ -31,12 +36,31 @@ def open_pdf(path: Path, password: str | None = None) -> Iterator[pdfium.PdfDocu
             hint = "the password is wrong" if password else "it is encrypted; pass password=..."
             raise DocconvertError(f"cannot open the PDF: {hint}") from None
         raise DocconvertError(f"the PDF is damaged or truncated ({exc})") from None
+    if forms:
+        init_forms(pdf)
     try:
         if len(pdf) == 0:
             raise DocconvertError("the PDF has no pages")
         yield pdf
     finally:
         pdf.close()
+
+
+def init_forms(pdf: pdfium.PdfDocument) -> None:
+    """Let pdfium draw the document's AcroForm fields (a no-op for PDFs without forms).
+
+    pypdfium2's wheels have no XFA: an XFA form renders from its AcroForm fallback, if any,
+    and pypdfium2's log line saying so is kept out of the user's output.
+    """
+    log = logging.getLogger("pypdfium2")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        pdf.init_forms()
+    except Exception:  # noqa: BLE001  a broken form must not stop the page from rendering
+        pass
+    finally:
+        log.setLevel(level)
 
 
 def render_page(pdf: pdfium.PdfDocument, index: int, dpi: float, max_pixels: int):
