@@ -1,7 +1,8 @@
-"""Real PDFs: form fields are drawn when pages render."""
+"""Real PDFs: form fields are drawn; what pdfium cannot read, poppler renders (the job says so)."""
 
 import logging
 
+import pytest
 from PIL import ImageStat
 
 import docconvert_nb as dc
@@ -30,3 +31,18 @@ def test_an_xfa_form_renders_without_log_noise(provider, caplog):
         image = render_first_page(provider, realdoc("pdf/pdfjs__xfa_filled_imm1344e.pdf"))
     assert image.size[0] > 0
     assert not [r for r in caplog.records if "XFA" in r.getMessage()]
+
+
+def test_a_pdf_pdfium_cannot_read_is_rendered_by_poppler_and_the_job_says_so(provider):
+    job = dc.convert(realdoc("pdf/pdfjs__poppler-742-0-fuzzed.pdf"), to="png", provider=provider, pages="1",
+                     dpi=72).wait(timeout=60)
+    assert len(job.outputs) == 1 and job.outputs[0].metadata["page"] == 1
+    assert any("poppler's pdftoppm rendered it instead" in w for w in job.warnings)
+
+
+def test_a_pdf_neither_can_read_fails_with_both_reasons_and_no_traceback(provider, caplog):
+    job = dc.convert(b"%PDF-1.4\nnot really a PDF\n", to="png", provider=provider, name="broken.pdf")
+    with caplog.at_level(logging.ERROR), pytest.raises(dc.JobFailed):
+        job.wait(timeout=60)
+    assert "damaged or truncated" in job.message and "poppler cannot read it either" in job.message
+    assert not [r for r in caplog.records if r.exc_info]

@@ -222,10 +222,17 @@ def djvu_to_pdf(ctx: ConversionContext) -> None:
             else:
                 placed = []
                 sources.append("none")
-            add_invisible_words(pdf, position, placed)
+            try:
+                add_invisible_words(pdf, position, placed)
+            except (RuntimeError, pdfium.PdfiumError) as exc:  # the page stays, without its words
+                ctx.warn(f"page {index + 1}'s text layer could not be written ({exc}); it is an image only")
+                sources[-1] = "none"
             ctx.progress((position + 1) / len(indexes))
         buf = io.BytesIO()
-        pdf.save(buf)
+        try:
+            pdf.save(buf)
+        except pdfium.PdfiumError as exc:
+            raise DocconvertError(f"pdfium could not write the PDF ({exc})") from None
     finally:
         _close(pdf, parts)
     if "none" in sources:

@@ -197,8 +197,11 @@ def merge_pdf(results) -> bytes:
         return results[0][1].read_bytes()
     merged = pdfium.PdfDocument.new()
     try:
-        for _, path in results:
-            page_pdf = pdfium.PdfDocument(str(path))
+        for number, path in results:
+            try:
+                page_pdf = pdfium.PdfDocument(str(path))
+            except pdfium.PdfiumError as exc:
+                raise DocconvertError(f"tesseract's PDF of page {number} cannot be read ({exc})") from None
             try:
                 merged.import_pages(page_pdf)
             finally:
@@ -206,6 +209,8 @@ def merge_pdf(results) -> bytes:
         buf = io.BytesIO()
         merged.save(buf)
         return buf.getvalue()
+    except pdfium.PdfiumError as exc:
+        raise DocconvertError(f"the searchable PDF could not be assembled ({exc})") from None
     finally:
         merged.close()
 

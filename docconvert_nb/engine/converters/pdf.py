@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -10,8 +11,10 @@ from typing import Iterator
 import pypdfium2 as pdfium
 
 from ...errors import DocconvertError
+from .. import tools
 from ..context import ConversionContext
 from ..registry import Option, converter
+from ..tools import Tool, register_tool
 from ._imaging import check_pixels, parse_pages
 from .images import QUALITY, encode
 
@@ -19,6 +22,10 @@ PAGES = Option("pages", (str, int), None, "pages to render, e.g. '1-3,5' (defaul
 DPI = Option("dpi", (int, float), 150, "rendering resolution in dots per inch")
 PASSWORD = Option("password", str, None, "password of an encrypted PDF")
 MAX_PAGES = 500
+
+
+class PdfUnreadable(DocconvertError):
+    """pdfium cannot open the PDF or render one of its pages (damage, not a wrong option)."""
 
 
 @contextmanager
@@ -35,7 +42,7 @@ def open_pdf(path: Path, password: str | None = None, *, forms: bool = True) -> 
         if "password" in text:
             hint = "the password is wrong" if password else "it is encrypted; pass password=..."
             raise DocconvertError(f"cannot open the PDF: {hint}") from None
-        raise DocconvertError(f"the PDF is damaged or truncated ({exc})") from None
+        raise PdfUnreadable(f"the PDF is damaged or truncated ({exc})") from None
     if forms:
         init_forms(pdf)
     try:
@@ -65,14 +72,58 @@ def init_forms(pdf: pdfium.PdfDocument) -> None:
 
 def render_page(pdf: pdfium.PdfDocument, index: int, dpi: float, max_pixels: int):
     """Render one page to a PIL image at ``dpi``."""
-    page = pdf[index]
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as exc:
+        raise PdfUnreadable(f"page {index + 1} of the PDF is damaged ({exc})") from None
     try:
         width, height = page.get_size()
         scale = dpi / 72.0
         check_pixels(int(width * scale), int(height * scale), max_pixels, f"page {index + 1} at {dpi:g} dpi")
-        return page.render(scale=scale).to_pil()
+        try:
+            return page.render(scale=scale).to_pil()
+        except pdfium.PdfiumError as exc:
+            raise PdfUnreadable(f"page {index + 1} of the PDF cannot be rendered ({exc})") from None
     finally:
         page.close()
+
+
+PDFTOPPM = register_tool(Tool("pdftoppm", "pdftoppm", "poppler-utils", ("-v",)))
+PDFINFO = register_tool(Tool("pdfinfo", "pdfinfo", "poppler-utils", ("-v",)))
+
+
+def poppler_pages(ctx: ConversionContext, indexes_for, dpi: float) -> Iterator[tuple[int, object]]:
+    """(page index, PIL image) of a PDF pdfium cannot read, rendered by poppler's ``pdftoppm``.
+
+    Poppler repairs some damage pdfium gives up on (broken cross-references, bad
+    dictionaries). ``indexes_for(count)`` picks the pages once the count is known.
+    Raises :class:`DocconvertError` when poppler cannot read it either.
+    """
+    from PIL import Image
+
+    if not (PDFTOPPM.path() and PDFINFO.path()):
+        raise DocconvertError("poppler-utils is not installed")
+    try:
+        info = ctx.run_tool([PDFINFO.require(), str(ctx.input_path)])
+    except tools.ToolFailed as exc:
+        raise DocconvertError(f"poppler cannot read it either ({exc})") from None
+    found = re.search(rb"^Pages:\s+(\d+)", info.stdout, re.MULTILINE)
+    if not found or int(found.group(1)) < 1:
+        raise DocconvertError("poppler finds no pages in it either")
+    for index in indexes_for(int(found.group(1))):
+        prefix = ctx.workdir / f"poppler-{index + 1}"
+        try:
+            ctx.run_tool([PDFTOPPM.require(), "-r", f"{dpi:g}", "-f", str(index + 1), "-l", str(index + 1),
+                          "-png", "-singlefile", str(ctx.input_path), str(prefix)])
+        except tools.ToolFailed as exc:
+            raise DocconvertError(f"poppler cannot render page {index + 1} either ({exc})") from None
+        out = prefix.with_name(prefix.name + ".png")
+        with Image.open(out) as im:
+            check_pixels(im.width, im.height, ctx.max_pixels, f"page {index + 1} at {dpi:g} dpi")
+            im.load()
+            image = im.copy()
+        out.unlink(missing_ok=True)
+        yield index, image
 
 
 @converter(sources={"pdf"}, targets={"png", "jpeg", "tiff", "webp", "bmp", "gif"}, options=[PAGES, DPI, QUALITY, PASSWORD])
@@ -81,6 +132,43 @@ def pdf_to_images(ctx: ConversionContext) -> None:
     dpi = ctx.options["dpi"]
     if not 10 <= dpi <= 1200:
         raise DocconvertError(f"dpi={dpi:g} is out of range (10–1200)")
+    try:
+        _pdfium_to_images(ctx, dpi)
+    except PdfUnreadable as exc:
+        if ctx.outputs:  # some pages are out already: no second rendering of them
+            raise
+        _poppler_to_images(ctx, dpi, exc)
+
+
+def _poppler_to_images(ctx: ConversionContext, dpi: float, why: DocconvertError) -> None:
+    """The pages pdfium could not render, by poppler instead (the job says so)."""
+    def pick(count):
+        indexes = parse_pages(ctx.options["pages"], count)
+        if len(indexes) > MAX_PAGES:
+            raise DocconvertError(f"{len(indexes)} pages requested; render at most {MAX_PAGES} at once (use pages=...)")
+        return indexes
+
+    try:
+        pages = list(poppler_pages(ctx, pick, dpi))
+    except DocconvertError as exc:
+        raise DocconvertError(f"{why}; {exc}") from None
+    ctx.warn(f"pdfium could not render the PDF ({why}); poppler's pdftoppm rendered it instead")
+    _write_images(ctx, pages, dpi)
+
+
+def _write_images(ctx: ConversionContext, pages, dpi: float) -> None:
+    if ctx.target in ("tiff", "gif"):
+        images = [image for _, image in pages]
+        data = encode(images[0], ctx.target, dpi=dpi, extra_frames=images[1:])
+        ctx.add_output(data, metadata={"pages": len(images), "dpi": dpi})
+        return
+    for index, image in pages:
+        data = encode(image, ctx.target, quality=ctx.options["quality"], dpi=dpi)
+        ctx.add_output(data, ctx.output_name(f"-p{index + 1}"),
+                       metadata={"page": index + 1, "width": image.width, "height": image.height, "dpi": dpi})
+
+
+def _pdfium_to_images(ctx: ConversionContext, dpi: float) -> None:
     with open_pdf(ctx.input_path, ctx.options["password"]) as pdf:
         indexes = parse_pages(ctx.options["pages"], len(pdf))
         if len(indexes) > MAX_PAGES:
