@@ -77,3 +77,18 @@ def test_a_document_that_kills_the_warm_office_is_retried_cold_and_the_job_says_
     # The warm office comes back for the next document.
     again = dc.convert(docx_with_comment("Warm again."), to="pdf", provider=provider, name="next.docx")
     assert again.wait(timeout=180).outputs[0].metadata["office"] == "warm"
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_html_keeps_its_heading_and_has_no_blank_first_page(provider, warm):
+    page = b"<!doctype html><html><body><h1>Web page title</h1><p>Paragraph of hypertext.</p></body></html>"
+    job = dc.convert(page, to="pdf", provider=provider, name="page.html", warm=warm).wait(timeout=180)
+    pdf = pdfium.PdfDocument(job.outputs[0].read())
+    # Exported as Writer/Web right after loading, the heading vanished behind a blank page 1.
+    assert len(pdf) == 1 and "Web page title" in pdf[0].get_textpage().get_text_range()
+
+
+def test_a_real_html_page_starts_on_page_one(provider):
+    job = dc.convert(realdoc("html/tika__resume.html"), to="pdf", provider=provider).wait(timeout=180)
+    pdf = pdfium.PdfDocument(job.outputs[0].read())
+    assert pdf[0].get_textpage().get_text_range().strip()

@@ -5,7 +5,8 @@ the package's own: it imports nothing from docconvert_nb. It connects to the
 office process listening on ``127.0.0.1:PORT``, then reads one JSON request
 per line on stdin and answers one JSON line on stdout:
 
-    → {"input": "/path/in.docx", "output": "/path/out.pdf", "password": null, "csv_options": null}
+    → {"input": "/path/in.docx", "output": "/path/out.pdf", "password": null, "csv_options": null,
+       "import_filter": null}
     ← {"ok": true, "filter": "writer_pdf_Export", "import_filter": "MS Word 97"}
     ← {"ok": false, "kind": "load" | "password" | "export" | "dead", "error": "..."}
 
@@ -127,6 +128,8 @@ def convert(desktop, request):
     load = {"Hidden": True, "ReadOnly": True}
     if request.get("password"):
         load["Password"] = request["password"]
+    if request.get("import_filter"):
+        load["FilterName"] = request["import_filter"]
     if request.get("csv_options"):
         load["FilterName"], load["FilterOptions"] = CSV_FILTER, request["csv_options"]
     source = uno.systemPathToFileUrl(request["input"])

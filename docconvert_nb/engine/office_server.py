@@ -220,18 +220,21 @@ class OfficeServer:
 
     # -- converting ------------------------------------------------------------------------
     def convert_to_pdf(self, source: Path, target: Path, *, password: str | None = None, csv_options: str | None = None,
-                       timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None) -> dict:
+                       timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None,
+                       import_filter: str | None = None) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
         An office that dies while working on this document raises
         :class:`DocumentKilledOffice` at once (it is stopped, and restarts on the next request).
 
-        ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV).
+        ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV);
+        ``import_filter`` names the import filter to use instead of LibreOffice's detection.
         Setting ``cancel`` (the job was canceled) stops the wait for the office; a
         conversion already running in it is abandoned by stopping the office,
         which the next request starts afresh.
         """
-        request = {"input": str(source), "output": str(target), "password": password, "csv_options": csv_options}
+        request = {"input": str(source), "output": str(target), "password": password, "csv_options": csv_options,
+                   "import_filter": import_filter}
         self._acquire(cancel)
         try:
             for attempt in (1, 2):

@@ -19,6 +19,11 @@ from ..context import ConversionContext
 from ..registry import Option, converter
 from .pdf import open_pdf
 
+#: Import filters chosen instead of LibreOffice's detection. HTML goes into a Writer document, not
+#: Writer/Web: exported right after loading (as here and in ``soffice --convert-to``), Writer/Web's
+#: browser-like layout is not settled yet, and headings went missing behind a blank first page.
+IMPORT_FILTERS = {"html": "HTML (StarWriter)"}
+
 PASSWORD = Option("password", str, None, "password of a protected document")
 WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: start one just for this document)")
 TIMEOUT = Option("timeout", (int, float), None, "seconds one conversion may take (default: the engine's tool limit)")
@@ -64,7 +69,7 @@ def _convert(ctx: ConversionContext, target: Path, timeout: float) -> tuple[Path
         try:
             reply = office_server.get_server().convert_to_pdf(
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
-                timeout=timeout, cancel=ctx.cancel_event,
+                timeout=timeout, cancel=ctx.cancel_event, import_filter=IMPORT_FILTERS.get(ctx.source_format),
             )
             how = "warm"
         except office_server.DocumentKilledOffice as exc:
@@ -151,6 +156,9 @@ def convert_cold(ctx: ConversionContext, timeout: float) -> Path:
             f"-env:UserInstallation={_cold_profile_dir().as_uri()}"]
     if ctx.source_format == "csv":
         args.append(f"--infilter=Text - txt - csv (StarCalc):{csv_import_options(ctx)}")
+    elif ctx.source_format in IMPORT_FILTERS:
+        args.append(f"--infilter={IMPORT_FILTERS[ctx.source_format]}")
+        convert_to = "pdf:writer_pdf_Export"
     args += ["--convert-to", convert_to, "--outdir", str(outdir), str(ctx.input_path)]
     try:
         # TMPDIR inside the job's folder: LibreOffice's pipe and temp files go where they are cleaned up.
