@@ -25,7 +25,18 @@ MAX_PAGES = 500
 
 
 class PdfUnreadable(DocconvertError):
-    """pdfium cannot open the PDF or render one of its pages (damage, not a wrong option)."""
+    """pdfium cannot open the PDF (damage, not a wrong password)."""
+
+
+def pdfium_unreadable(path: Path, password: str | None) -> PdfUnreadable | None:
+    """Why pdfium cannot open the PDF at all, or None when it can (or only the password is wrong)."""
+    try:
+        with open_pdf(path, password, forms=False):
+            return None
+    except PdfUnreadable as exc:
+        return exc
+    except DocconvertError:
+        return None  # a password problem or no pages: the normal path says so
 
 
 @contextmanager
@@ -75,7 +86,8 @@ def render_page(pdf: pdfium.PdfDocument, index: int, dpi: float, max_pixels: int
     try:
         page = pdf[index]
     except pdfium.PdfiumError as exc:
-        raise PdfUnreadable(f"page {index + 1} of the PDF is damaged ({exc})") from None
+        # A page tree that lies about its /Count, or loops, leaves pages that cannot be loaded.
+        raise DocconvertError(f"page {index + 1} of the PDF cannot be read: the file is damaged ({exc})") from None
     try:
         width, height = page.get_size()
         scale = dpi / 72.0
@@ -83,7 +95,7 @@ def render_page(pdf: pdfium.PdfDocument, index: int, dpi: float, max_pixels: int
         try:
             return page.render(scale=scale).to_pil()
         except pdfium.PdfiumError as exc:
-            raise PdfUnreadable(f"page {index + 1} of the PDF cannot be rendered ({exc})") from None
+            raise DocconvertError(f"page {index + 1} of the PDF cannot be rendered ({exc})") from None
     finally:
         page.close()
 
@@ -132,43 +144,10 @@ def pdf_to_images(ctx: ConversionContext) -> None:
     dpi = ctx.options["dpi"]
     if not 10 <= dpi <= 1200:
         raise DocconvertError(f"dpi={dpi:g} is out of range (10–1200)")
-    try:
-        _pdfium_to_images(ctx, dpi)
-    except PdfUnreadable as exc:
-        if ctx.outputs:  # some pages are out already: no second rendering of them
-            raise
-        _poppler_to_images(ctx, dpi, exc)
-
-
-def _poppler_to_images(ctx: ConversionContext, dpi: float, why: DocconvertError) -> None:
-    """The pages pdfium could not render, by poppler instead (the job says so)."""
-    def pick(count):
-        indexes = parse_pages(ctx.options["pages"], count)
-        if len(indexes) > MAX_PAGES:
-            raise DocconvertError(f"{len(indexes)} pages requested; render at most {MAX_PAGES} at once (use pages=...)")
-        return indexes
-
-    try:
-        pages = list(poppler_pages(ctx, pick, dpi))
-    except DocconvertError as exc:
-        raise DocconvertError(f"{why}; {exc}") from None
-    ctx.warn(f"pdfium could not render the PDF ({why}); poppler's pdftoppm rendered it instead")
-    _write_images(ctx, pages, dpi)
-
-
-def _write_images(ctx: ConversionContext, pages, dpi: float) -> None:
-    if ctx.target in ("tiff", "gif"):
-        images = [image for _, image in pages]
-        data = encode(images[0], ctx.target, dpi=dpi, extra_frames=images[1:])
-        ctx.add_output(data, metadata={"pages": len(images), "dpi": dpi})
+    unreadable = pdfium_unreadable(ctx.input_path, ctx.options["password"])
+    if unreadable is not None:
+        _poppler_to_images(ctx, dpi, unreadable)
         return
-    for index, image in pages:
-        data = encode(image, ctx.target, quality=ctx.options["quality"], dpi=dpi)
-        ctx.add_output(data, ctx.output_name(f"-p{index + 1}"),
-                       metadata={"page": index + 1, "width": image.width, "height": image.height, "dpi": dpi})
-
-
-def _pdfium_to_images(ctx: ConversionContext, dpi: float) -> None:
     with open_pdf(ctx.input_path, ctx.options["password"]) as pdf:
         indexes = parse_pages(ctx.options["pages"], len(pdf))
         if len(indexes) > MAX_PAGES:
@@ -190,3 +169,30 @@ def _pdfium_to_images(ctx: ConversionContext, dpi: float) -> None:
                 metadata={"page": i + 1, "width": image.width, "height": image.height, "dpi": dpi},
             )
             ctx.progress(done / len(indexes))
+
+
+def _poppler_to_images(ctx: ConversionContext, dpi: float, why: DocconvertError) -> None:
+    """The pages pdfium could not render, by poppler instead (the job says so)."""
+    def pick(count):
+        indexes = parse_pages(ctx.options["pages"], count)
+        if len(indexes) > MAX_PAGES:
+            raise DocconvertError(f"{len(indexes)} pages requested; render at most {MAX_PAGES} at once (use pages=...)")
+        return indexes
+
+    try:
+        _write_images(ctx, poppler_pages(ctx, pick, dpi), dpi)  # page by page, unless one TIFF/GIF
+    except DocconvertError as exc:
+        raise DocconvertError(f"{why}; {exc}") from None
+    ctx.warn(f"pdfium could not render the PDF ({why}); poppler's pdftoppm rendered it instead")
+
+
+def _write_images(ctx: ConversionContext, pages, dpi: float) -> None:
+    if ctx.target in ("tiff", "gif"):
+        images = [image for _, image in pages]
+        data = encode(images[0], ctx.target, dpi=dpi, extra_frames=images[1:])
+        ctx.add_output(data, metadata={"pages": len(images), "dpi": dpi})
+        return
+    for index, image in pages:
+        data = encode(image, ctx.target, quality=ctx.options["quality"], dpi=dpi)
+        ctx.add_output(data, ctx.output_name(f"-p{index + 1}"),
+                       metadata={"page": index + 1, "width": image.width, "height": image.height, "dpi": dpi})
