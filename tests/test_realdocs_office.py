@@ -92,3 +92,19 @@ def test_a_real_html_page_starts_on_page_one(provider):
     job = dc.convert(realdoc("html/tika__resume.html"), to="pdf", provider=provider).wait(timeout=180)
     pdf = pdfium.PdfDocument(job.outputs[0].read())
     assert pdf[0].get_textpage().get_text_range().strip()
+
+
+def test_documents_with_comments_are_told_apart_before_loading(tmp_path):
+    from docconvert_nb import samples
+    from docconvert_nb.engine.converters.office import has_comments
+
+    cases = {"commented.docx": (docx_with_comment("Remark."), True), "plain.docx": (samples.docx_document(), False),
+             "plain.rtf": (rb"{\rtf1 plain}", False), "noted.rtf": (rb"{\rtf1 a{\*\atnid R}{\*\annotation x}}", True),
+             "page.html": (b"<html><body>text</body></html>", False),
+             "remark.html": (b"<html><body><!-- note -->text</body></html>", True)}
+    for name, (data, expected) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert has_comments(path, name.rsplit(".", 1)[1]) is expected, name
+    assert has_comments(realdoc("doc/tika__testWORD_2006ml.doc"), "doc")
+    assert not has_comments(realdoc("doc/tika__testDocumentLink.doc"), "doc")

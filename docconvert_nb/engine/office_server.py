@@ -221,20 +221,22 @@ class OfficeServer:
     # -- converting ------------------------------------------------------------------------
     def convert_to_pdf(self, source: Path, target: Path, *, password: str | None = None, csv_options: str | None = None,
                        timeout: float = DEFAULT_CONVERSION_TIMEOUT, cancel: threading.Event | None = None,
-                       import_filter: str | None = None) -> dict:
+                       import_filter: str | None = None, main_thread: bool = False) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
         An office that dies while working on this document raises
         :class:`DocumentKilledOffice` at once (it is stopped, and restarts on the next request).
 
         ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV);
-        ``import_filter`` names the import filter to use instead of LibreOffice's detection.
+        ``import_filter`` names the import filter to use instead of LibreOffice's detection;
+        ``main_thread`` runs the conversion on the office's main thread (Writer documents with
+        comments: see ``_office_bridge``).
         Setting ``cancel`` (the job was canceled) stops the wait for the office; a
         conversion already running in it is abandoned by stopping the office,
         which the next request starts afresh.
         """
         request = {"input": str(source), "output": str(target), "password": password, "csv_options": csv_options,
-                   "import_filter": import_filter}
+                   "import_filter": import_filter, "main_thread": main_thread}
         self._acquire(cancel)
         try:
             for attempt in (1, 2):

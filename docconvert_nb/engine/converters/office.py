@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 from ...errors import DocconvertError
@@ -70,6 +71,7 @@ def _convert(ctx: ConversionContext, target: Path, timeout: float) -> tuple[Path
             reply = office_server.get_server().convert_to_pdf(
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
                 timeout=timeout, cancel=ctx.cancel_event, import_filter=IMPORT_FILTERS.get(ctx.source_format),
+                main_thread=has_comments(ctx.input_path, ctx.source_format),
             )
             how = "warm"
         except office_server.DocumentKilledOffice as exc:
@@ -87,6 +89,52 @@ def _convert(ctx: ConversionContext, target: Path, timeout: float) -> tuple[Path
             ctx.warn("python3-uno is missing, so LibreOffice was started just for this document (slower). "
                      "Install it with: sudo apt-get install -y --no-install-recommends python3-uno")
     return target, reply, how
+
+
+def has_comments(path: Path, fmt: str) -> bool:
+    """Whether a Writer document carries comments (annotations), read cheaply before LibreOffice opens it.
+
+    Writer lays out its comment sidebar from the event loop, building each comment's window from
+    a .ui file Debian's ``-nogui`` packages lack: such documents convert on the office's main
+    thread, where that never happens (``_office_bridge``). A document this misses and that
+    crashes the office is retried cold.
+    """
+    try:
+        if fmt == "docx":
+            with zipfile.ZipFile(path) as zf:
+                return any(name.startswith("word/comments") for name in zf.namelist())
+        if fmt == "odt":
+            with zipfile.ZipFile(path) as zf, zf.open("content.xml") as content:
+                return _stream_contains(content, b"<office:annotation")
+        if fmt in ("rtf", "html"):
+            with open(path, "rb") as fh:
+                return _stream_contains(fh, b"{\\*\\atnid" if fmt == "rtf" else b"<!--")
+        if fmt == "doc":
+            return _word97_has_comments(path)
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return True  # unsure: the safe way
+    return False
+
+
+def _stream_contains(stream, needle: bytes, block: int = 1 << 20) -> bool:
+    tail = b""
+    for chunk in iter(lambda: stream.read(block), b""):
+        if needle in tail + chunk:
+            return True
+        tail = chunk[-len(needle):]
+    return False
+
+
+def _word97_has_comments(path: Path) -> bool:
+    """[MS-DOC] 2.5.1 Fib: FibRgFcLcb97 (at byte 154 of the WordDocument stream) holds lcbPlcfandRef,
+    the size of the comment references, as its tenth field: non-zero when there are comments."""
+    import olefile
+
+    with olefile.OleFileIO(str(path)) as ole:
+        if not ole.exists("WordDocument"):
+            return True
+        fib = ole.openstream("WordDocument").read(200)
+    return len(fib) < 194 or int.from_bytes(fib[190:194], "little") != 0
 
 
 def retry_cold_after_crash(ctx: ConversionContext, timeout: float, crash: Exception) -> Path:
