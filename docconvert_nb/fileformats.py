@@ -39,6 +39,7 @@ MEDIA_TYPES = {
     "doc": "application/msword",
     "xls": "application/vnd.ms-excel",
     "ppt": "application/vnd.ms-powerpoint",
+    "wpd": "application/vnd.wordperfect",
     "odt": "application/vnd.oasis.opendocument.text",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation",
@@ -58,6 +59,11 @@ OFFICE_FORMATS = frozenset(
     {"docx", "doc", "odt", "rtf", "xlsx", "xls", "ods", "csv", "pptx", "ppt", "odp", "html"}
 )
 TEXT_FORMATS = frozenset({"txt", "csv", "tsv", "md", "html", "hocr", "json"})
+#: Formats LibreOffice opens besides :data:`OFFICE_FORMATS` (only the embedded engine converts them).
+LIBREOFFICE_EXTRA_FORMATS = frozenset({"wpd"})
+#: Old binary formats whose many variants (Excel 2–4 sheets, WordPerfect or Works files named .doc, ...)
+#: LibreOffice recognises by content: bytes we cannot place are handed to it as the name says.
+_LEGACY_BINARY = frozenset({"doc", "xls", "ppt", "wpd"})
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE2_STREAMS = {
@@ -66,6 +72,9 @@ _OLE2_STREAMS = {
     "ppt": "PowerPoint Document".encode("utf-16-le"),
 }
 _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
+#: BOF record of a bare BIFF2/3/4 worksheet (Excel 2.x–4.0 wrote no OLE2 container).
+_BIFF_BOF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
+_WORDPERFECT = b"\xffWPC"
 _ODF_MIMETYPES = {
     b"application/vnd.oasis.opendocument.text": "odt",
     b"application/vnd.oasis.opendocument.spreadsheet": "ods",
@@ -135,9 +144,15 @@ def detect(head: bytes, name: str | None = None, *, whole: bytes | None = None, 
         return _detect_ole2(head, whole, path, by_name)
     if head.startswith(b"PK\x03\x04"):
         return _detect_zip(whole, path, by_name)
+    if head[:4] in _BIFF_BOF:
+        return "xls"
+    if head.startswith(_WORDPERFECT):
+        return "wpd"
 
     text = _as_text(head)
     if text is None:
+        if by_name in _LEGACY_BINARY:
+            return by_name  # LibreOffice tells the variant apart itself; see guess_note()
         raise UnknownFormat(
             f"cannot tell the format of {name or 'the input'}: its bytes match no known format"
         )
@@ -148,12 +163,40 @@ def detect(head: bytes, name: str | None = None, *, whole: bytes | None = None, 
         return "hocr" if "ocr_page" in text else "html"
     if by_name is None:
         return "txt"
+    if by_name in OFFICE_FORMATS:
+        return by_name  # LibreOffice opens plain text whatever the name says; see guess_note()
     raise UnknownFormat(
         f"{name} looks like plain text, not .{by_name}: the file may be truncated or misnamed"
     )
 
 
+def guess_note(head: bytes, name: str | None, fmt: str) -> str | None:
+    """A sentence for the user when ``fmt`` came from the name because the bytes did not confirm it.
+
+    ``None`` when the content itself says ``fmt`` (the usual case).
+    """
+    if not head or not name or from_name(name) != fmt or fmt not in OFFICE_FORMATS | LIBREOFFICE_EXTRA_FORMATS:
+        return None
+    if fmt in {"doc", "xls", "ppt"} and (head.startswith(_OLE2) or (fmt == "xls" and head[:4] in _BIFF_BOF)):
+        return None
+    if fmt in {"docx", "xlsx", "pptx", "odt", "ods", "odp"} and head.startswith((b"PK\x03\x04", _OLE2)):
+        return None
+    if fmt == "wpd" and head.startswith(_WORDPERFECT):
+        return None
+    if fmt in TEXT_FORMATS or fmt == "rtf":
+        return None
+    text = _as_text(head)
+    if text is None:
+        return (f"{name}'s bytes are not a .{fmt} file this toolkit recognises; it was handed to LibreOffice "
+                f"as .{fmt}, going by its name, and LibreOffice recognised the content itself")
+    kind = "HTML" if text.lstrip("\ufeff \t\r\n").lower().startswith(("<!doctype html", "<html")) else "plain text"
+    return f"{name} is {kind}, not a .{fmt} document; LibreOffice read it as {kind}"
+
+
 def _as_text(head: bytes) -> str | None:
+    utf16 = _as_utf16(head)
+    if utf16 is not None:
+        return utf16
     if b"\x00" in head:
         return None
     try:
@@ -166,6 +209,22 @@ def _as_text(head: bytes) -> str | None:
             return head.decode("cp1252")
         except UnicodeDecodeError:
             return None
+
+
+def _as_utf16(head: bytes) -> str | None:
+    """Text in UTF-16 (as Windows writes HTML and text files): a byte-order mark, or ASCII with every other byte 0."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    elif len(head) >= 8 and head[1::2].count(0) > 0.9 * (len(head) // 2) and head[0::2].count(0) == 0:
+        encoding = "utf-16-le"
+    elif len(head) >= 8 and head[0::2].count(0) > 0.9 * (len(head) // 2) and head[1::2].count(0) == 0:
+        encoding = "utf-16-be"
+    else:
+        return None
+    text = head[: len(head) // 2 * 2].decode(encoding, errors="replace")
+    if "\x00" in text or text.count("\ufffd") > 2:
+        return None
+    return text.lstrip("\ufeff")
 
 
 def _read_all(whole, path) -> bytes | None:
@@ -215,3 +274,67 @@ def _detect_zip(whole, path, by_name) -> str:
 def is_encrypted_office(head: bytes, data: bytes | None) -> bool:
     """True for a password-protected OOXML document (an OLE2 'EncryptedPackage')."""
     return head.startswith(_OLE2) and data is not None and _ENCRYPTED_OOXML in data
+
+
+def is_password_protected(path) -> bool:
+    """True for a password-protected document: OOXML, Word/Excel/PowerPoint 97–2003 or OpenDocument.
+
+    Reads only the few bytes that say so: the OLE2 ``EncryptedPackage`` of OOXML, the
+    ``fEncrypted`` bit of a Word FIB, an Excel ``FILEPASS`` record, PowerPoint's encrypted
+    ``CurrentUserAtom`` token, an ODF manifest's ``encryption-data``. Unreadable files are not
+    called protected (LibreOffice then says what is wrong with them).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    try:
+        if head.startswith(_OLE2):
+            return _ole2_is_protected(path)
+        if head.startswith(b"PK\x03\x04"):
+            return _odf_is_protected(path)
+    except Exception:  # noqa: BLE001  a damaged container is LibreOffice's to report
+        return False
+    return False
+
+
+def _ole2_is_protected(path) -> bool:
+    import olefile
+
+    with olefile.OleFileIO(str(path)) as ole:
+        streams = {"/".join(entry) for entry in ole.listdir()}
+        if "EncryptedPackage" in streams or "EncryptedSummary" in streams:
+            return True
+        if "WordDocument" in streams:
+            # [MS-DOC] 2.5.2 FibBase: flags at offset 0x0A, fEncrypted = 0x0100.
+            fib = ole.openstream("WordDocument").read(12)
+            return len(fib) >= 12 and bool(int.from_bytes(fib[10:12], "little") & 0x0100)
+        for name in ("Workbook", "Book"):
+            if name in streams:
+                return _biff_has_filepass(ole.openstream(name).read(1 << 16))
+        if "Current User" in streams:
+            # [MS-PPT] 2.3.2 CurrentUserAtom: headerToken 0xF3D1C4DF marks an encrypted presentation.
+            atom = ole.openstream("Current User").read(16)
+            return len(atom) >= 16 and int.from_bytes(atom[12:16], "little") == 0xF3D1C4DF
+    return False
+
+
+def _biff_has_filepass(stream: bytes) -> bool:
+    """[MS-XLS] 2.4.117 FilePass: right after the workbook globals' BOF when the workbook is encrypted."""
+    offset = 0
+    for _ in range(64):
+        if offset + 4 > len(stream):
+            return False
+        kind = int.from_bytes(stream[offset:offset + 2], "little")
+        size = int.from_bytes(stream[offset + 2:offset + 4], "little")
+        if kind == 0x002F:
+            return True
+        if kind in (0x0085, 0x000A):  # BoundSheet8 or EOF: past the place a FilePass would be
+            return False
+        offset += 4 + size
+    return False
+
+
+def _odf_is_protected(path) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        if "META-INF/manifest.xml" not in zf.namelist():
+            return False
+        return b"encryption-data" in zf.read("META-INF/manifest.xml")

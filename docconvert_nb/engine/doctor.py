@@ -13,6 +13,7 @@ INSTALL = "sudo apt-get install -y --no-install-recommends"
 FONT_FILES = {
     "fonts-dejavu-core": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "fonts-wqy-zenhei": "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # Chinese, Japanese, Korean
 }
 #: What each tool is for, shown next to it.
 USED_FOR = {

@@ -89,6 +89,10 @@ class OfficeDied(ToolFailed):
     """The office process went away during a conversion."""
 
 
+class DocumentKilledOffice(OfficeDied):
+    """The office died while working on the document: trying it warm again would kill it again."""
+
+
 def soffice_binary() -> str | None:
     """The real office executable (``soffice.bin``), so the pid we hold is the office itself."""
     found = SOFFICE.path()
@@ -408,6 +412,10 @@ class OfficeServer:
             env=office_environment(self._profile),
         )
 
+    def _temp_dir_gone(self) -> bool:
+        """Whether something removed the running office's temp folder (a /tmp cleaner, say)."""
+        return self._profile is not None and not (self._profile / "tmp").is_dir()
+
     def _office_tmp(self) -> Path:
         tmp = self._profile / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -451,10 +459,17 @@ class OfficeServer:
 
     # -- converting ------------------------------------------------------------------------
     def convert_to_pdf(self, source: Path, target: Path, *, password: str | None = None, csv_options: str | None = None,
-                       timeout: float | None = None, cancel: threading.Event | None = None) -> dict:
+                       timeout: float | None = None, cancel: threading.Event | None = None,
+                       import_filter: str | None = None, main_thread: bool = False) -> dict:
         """Convert ``source`` to PDF at ``target``; restarts a dead office once and retries.
 
-        ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV).
+        An office that dies while working on this document raises
+        :class:`DocumentKilledOffice` at once (it is stopped, and restarts on the next request).
+
+        ``csv_options`` are LibreOffice's CSV import options (the input is then read as CSV);
+        ``import_filter`` names the import filter to use instead of LibreOffice's detection;
+        ``main_thread`` runs the conversion on the office's main thread (Writer documents with
+        comments: see ``_office_bridge``).
         ``timeout`` defaults to :func:`time_budget` of the input's size; the office's resident
         memory is watched and the office stopped past :func:`memory_budget_mb`.
         Setting ``cancel`` (the job was canceled) stops the wait for the office; a
@@ -464,6 +479,8 @@ class OfficeServer:
         self._acquire(cancel)
         try:
             for attempt in (1, 2):
+                if self.alive() and self._temp_dir_gone():
+                    self.stop()  # every export would fail writing its temp file: start afresh
                 self.start()
                 # The confined office reads only its profile: the document goes in and the PDF comes out there.
                 staging = Path(tempfile.mkdtemp(prefix="job-", dir=self._profile))
@@ -472,13 +489,17 @@ class OfficeServer:
                     shutil.copyfile(source, staged)
                     produced = staging / "converted.pdf"
                     request = {"input": str(staged), "output": str(produced), "password": password,
-                               "csv_options": csv_options}
+                               "csv_options": csv_options, "import_filter": import_filter,
+                               "main_thread": main_thread}
                     if timeout is None:
                         timeout = time_budget(staged.stat().st_size)
                     self._rss_limit_mb = memory_budget_mb(staged.stat().st_size, self.rss_budget_mb)
                     self.peak_rss_mb = 0
                     try:
                         reply = self._ask(request, timeout, cancel)
+                    except DocumentKilledOffice:
+                        self.stop()
+                        raise
                     except OfficeDied:
                         self.stop()
                         if attempt == 2:
@@ -512,7 +533,7 @@ class OfficeServer:
             return reply
         kind, error = reply.get("kind"), reply.get("error", "unknown error")
         if kind == "dead":
-            raise OfficeDied(f"LibreOffice went away during the conversion ({error})")
+            raise DocumentKilledOffice(f"LibreOffice went away during the conversion ({error})")
         if kind == "password":
             raise DocconvertError("the document is password-protected and the password is missing or wrong")
         raise DocconvertError(f"LibreOffice could not convert the document ({error})")
@@ -531,7 +552,9 @@ class OfficeServer:
                     self._office = self._launch_office(self._office.args[0], self._port)
                     continue
                 if self._office is None or self._office.poll() is not None or self._bridge.poll() is not None:
-                    raise OfficeDied("LibreOffice exited") from None
+                    died = DocumentKilledOffice if what == "convert" else OfficeDied
+                    raise died("LibreOffice exited during the conversion" if what == "convert"
+                               else "LibreOffice exited") from None
                 if cancel is not None and cancel.is_set():
                     self.stop()  # the only way to abandon a document LibreOffice is working on
                     raise ToolFailed("LibreOffice was stopped because the job was canceled; "
@@ -550,7 +573,7 @@ class OfficeServer:
                                          "and was stopped; it restarts on the next job") from None
                 continue
             if reply is None:
-                raise OfficeDied("the LibreOffice bridge exited")
+                raise (DocumentKilledOffice if what == "convert" else OfficeDied)("the LibreOffice bridge exited")
             return reply
 
     @staticmethod

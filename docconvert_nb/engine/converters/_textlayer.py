@@ -8,6 +8,7 @@ work on the page image. pypdfium2's raw PDFium calls do the writing.
 from __future__ import annotations
 
 import ctypes
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +32,77 @@ class PlacedWord:
     y1: float
 
 
+def spread_shared_boxes(words: list[PlacedWord]) -> list[PlacedWord]:
+    """Give words that share one box (DjVu layers often box every word of a line alike) their own part of it.
+
+    Consecutive words with the same box split it left to right in proportion to
+    their length (plus a space): stacked at one place, text extraction would
+    read them run together or out of order.
+    """
+    out: list[PlacedWord] = []
+    i = 0
+    while i < len(words):
+        j = i + 1
+        box = (words[i].x0, words[i].y0, words[i].x1, words[i].y1)
+        while j < len(words) and (words[j].x0, words[j].y0, words[j].x1, words[j].y1) == box:
+            j += 1
+        if j - i == 1:
+            out.append(words[i])
+        else:
+            group = words[i:j]
+            total = sum(len(w.text) + 1 for w in group) - 1
+            x, width = box[0], box[2] - box[0]
+            for w in group:
+                share = width * len(w.text) / total
+                out.append(PlacedWord(w.text, x, box[1], x + share, box[3]))
+                x += share + width / total  # the space after the word
+        i = j
+    return out
+
+
+def keep_gaps(words: list[PlacedWord], gap: float = 0.25) -> list[PlacedWord]:
+    """Shorten a word whose box runs into the next word's on the same line, leaving ``gap`` × height between.
+
+    DjVu layers often cut a printed line into zones that touch; words with no
+    space between them are one word to poppler's ``pdftotext``. A word gives up
+    at most a third of its width.
+    """
+    out = list(words)
+    for i in range(len(out) - 1):
+        word, after = out[i], out[i + 1]
+        height = word.y1 - word.y0
+        same_line = min(word.y1, after.y1) - max(word.y0, after.y0) > 0.5 * min(height, after.y1 - after.y0)
+        room = after.x0 - word.x1
+        if not same_line or after.x0 <= word.x0 or room >= gap * height:
+            continue
+        new_right = max(word.x0 + (word.x1 - word.x0) * 2 / 3, after.x0 - gap * height)
+        if new_right < word.x1:
+            out[i] = PlacedWord(word.text, word.x0, word.y0, new_right, word.y1)
+    return out
+
+
+_document_fonts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fonts_of(pdf: pdfium.PdfDocument) -> "_Fonts":
+    """One :class:`_Fonts` per document: the Unicode font is embedded once, not once per page."""
+    fonts = _document_fonts.get(pdf)
+    if fonts is None:
+        fonts = _document_fonts[pdf] = _Fonts(pdf)
+    return fonts
+
+
 class _Fonts:
     """Helvetica for Latin-1 text (nothing embedded); a Unicode TrueType font loaded once per document."""
 
     def __init__(self, pdf: pdfium.PdfDocument):
-        self.pdf = pdf
+        self.raw = pdf.raw  # not the document itself: _document_fonts must not keep it alive
         self._unicode = None
         self._keep = []
 
     def for_text(self, text: str):
+        if text.isascii():
+            return None  # use the standard font by name
         try:
             text.encode("latin-1")
             return None  # use the standard font by name
@@ -51,7 +114,7 @@ class _Fonts:
                     data = Path(path).read_bytes()
                     buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
                     self._keep.append(buf)
-                    self._unicode = pdfium_c.FPDFText_LoadFont(self.pdf.raw, buf, len(data), pdfium_c.FPDF_FONT_TRUETYPE, True)
+                    self._unicode = pdfium_c.FPDFText_LoadFont(self.raw, buf, len(data), pdfium_c.FPDF_FONT_TRUETYPE, True)
                     break
         return self._unicode
 
@@ -65,7 +128,7 @@ def add_invisible_words(pdf: pdfium.PdfDocument, page_index: int, words: list[Pl
     """Put ``words`` as invisible text on page ``page_index``; returns how many were placed."""
     if not words:
         return 0
-    fonts = _Fonts(pdf)
+    fonts = _fonts_of(pdf)
     page = pdf[page_index]
     placed = 0
     try:
@@ -88,10 +151,10 @@ def add_invisible_words(pdf: pdfium.PdfDocument, page_index: int, words: list[Pl
             pdfium_c.FPDFTextObj_SetTextRenderMode(obj, pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE)
             left, bottom, right, top = (ctypes.c_float() for _ in range(4))
             pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
+            # The bounds end where the word's last glyph advances to (a trailing space adds no ink):
+            # stretched so, the word spans its box and its space reaches into the gap after it.
             natural = right.value - left.value
-            # Stretch so the word (without its trailing space) spans its box.
-            space_share = len(word.text) / len(text)
-            stretch = width / (natural * space_share) if natural > 0 else 1.0
+            stretch = width / natural if natural > 0 else 1.0
             baseline = word.y0 + 0.2 * height
             pdfium_c.FPDFPageObj_Transform(obj, stretch, 0, 0, 1, word.x0 - left.value * stretch, baseline)
             pdfium_c.FPDFPage_InsertObject(page.raw, obj)

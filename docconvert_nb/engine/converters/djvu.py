@@ -9,7 +9,9 @@ are written as invisible text over the page image.
 from __future__ import annotations
 
 import io
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from ..tools import Tool, register_tool
 from . import _tesseract
 from ._imaging import check_pixels, parse_pages
 from ._pages import MAX_PAGES
-from ._textlayer import PlacedWord, add_invisible_words, pixel_words_to_points
+from ._textlayer import PlacedWord, add_invisible_words, keep_gaps, pixel_words_to_points, spread_shared_boxes
 from .images import QUALITY, encode
 
 DDJVU = register_tool(Tool("ddjvu", "ddjvu", "djvulibre-bin", ("--help",)))
@@ -72,6 +74,36 @@ _INFO = re.compile(r"DjVu (\d+)x(\d+), v\d+, (\d+) dpi")
 def page_info(ctx, path: Path, index: int) -> PageInfo:
     """Size, resolution and hidden text of page ``index`` (0-based)."""
     out = _djvused(ctx, path, f"select {index + 1}; dump; print-txt")
+    info = _INFO.search(out)
+    if not info:
+        raise DocconvertError(f"page {index + 1} of the DjVu document has no image information (damaged?)")
+    start = out.find("\n(")
+    words = text_leaves(parse_sexpr(out[start + 1:])) if start >= 0 else []
+    width, height, dpi = (int(g) for g in info.groups())
+    return PageInfo(width, height, dpi, words)
+
+
+_PAGE_DUMP = re.compile(r"^\s*FORM:DJVU \[\d+\]", re.MULTILINE)
+#: Pages per djvused call when reading many pages' sizes and text at once.
+_PAGES_PER_CALL = 200
+
+
+def pages_info(ctx, path: Path, indexes: list[int]) -> list[PageInfo]:
+    """:func:`page_info` of many pages with one ``djvused`` run per 200 pages, not one per page."""
+    infos: list[PageInfo] = []
+    for start in range(0, len(indexes), _PAGES_PER_CALL):
+        chunk = indexes[start:start + _PAGES_PER_CALL]
+        out = _djvused(ctx, path, "; ".join(f"select {i + 1}; dump; print-txt" for i in chunk))
+        starts = [m.start() for m in _PAGE_DUMP.finditer(out)]
+        if len(starts) != len(chunk):  # an unusual layout: ask page by page
+            infos.extend(page_info(ctx, path, i) for i in chunk)
+            continue
+        for index, begin, end in zip(chunk, starts, starts[1:] + [len(out)]):
+            infos.append(_parse_page_info(out[begin:end], index))
+    return infos
+
+
+def _parse_page_info(out: str, index: int) -> PageInfo:
     info = _INFO.search(out)
     if not info:
         raise DocconvertError(f"page {index + 1} of the DjVu document has no image information (damaged?)")
@@ -162,20 +194,25 @@ def djvu_to_pdf(ctx: ConversionContext) -> None:
         if ocr is True or _tesseract.TESSERACT.path():
             _tesseract.TESSERACT.require()
             lang = _tesseract.check_languages(ctx.options["lang"])
-    raw_pdf = ctx.workdir / "pages.pdf"
-    spec = ",".join(str(i + 1) for i in indexes)
-    _ddjvu(ctx, [DDJVU.require(), "-format=pdf", f"-page={spec}", str(ctx.input_path), str(raw_pdf)])
     sources, confidences = [], []
-    pdf = pdfium.PdfDocument(str(raw_pdf))
+    with ThreadPoolExecutor(max_workers=1 + _decoders(len(indexes))) as pool:
+        # djvused reads sizes and text while ddjvu decodes: the two do not wait for each other.
+        infos_future = pool.submit(pages_info, ctx, ctx.input_path, indexes)
+        pdf, parts = decode_to_pdf(ctx, indexes, pool)
+        try:
+            infos = infos_future.result()
+        except BaseException:
+            _close(pdf, parts)
+            raise
     try:
         if len(pdf) != len(indexes):
             raise DocconvertError(f"ddjvu wrote {len(pdf)} of {len(indexes)} pages (damaged document?)")
-        for position, index in enumerate(indexes):
-            info = page_info(ctx, ctx.input_path, index)
+        for position, (index, info) in enumerate(zip(indexes, infos)):
             width_pt, height_pt = pdf[position].get_size()
             if info.words and ocr is not True:
                 sx, sy = width_pt / info.width, height_pt / info.height
-                placed = [PlacedWord(w.text, w.x0 * sx, w.y0 * sy, w.x1 * sx, w.y1 * sy) for w in info.words]
+                placed = [PlacedWord(w.text, w.x0 * sx, w.y0 * sy, w.x1 * sx, w.y1 * sy)
+                          for w in keep_gaps(spread_shared_boxes(info.words))]
                 sources.append("djvu")
             elif lang is not None:
                 placed, confidence = _ocr_words(ctx, index, info, width_pt, height_pt, lang)
@@ -186,12 +223,19 @@ def djvu_to_pdf(ctx: ConversionContext) -> None:
             else:
                 placed = []
                 sources.append("none")
-            add_invisible_words(pdf, position, placed)
+            try:
+                add_invisible_words(pdf, position, placed)
+            except (RuntimeError, pdfium.PdfiumError) as exc:  # the page stays, without its words
+                ctx.warn(f"page {index + 1}'s text layer could not be written ({exc}); it is an image only")
+                sources[-1] = "none"
             ctx.progress((position + 1) / len(indexes))
         buf = io.BytesIO()
-        pdf.save(buf)
+        try:
+            pdf.save(buf)
+        except pdfium.PdfiumError as exc:
+            raise DocconvertError(f"pdfium could not write the PDF ({exc})") from None
     finally:
-        pdf.close()
+        _close(pdf, parts)
     if "none" in sources:
         reason = "ocr=False" if ocr is False else "Tesseract is not installed"
         ctx.warn(f"{sources.count('none')} page(s) have no hidden text and were not OCR'd ({reason}): "
@@ -201,6 +245,41 @@ def djvu_to_pdf(ctx: ConversionContext) -> None:
         metadata.update(lang=lang, ocr_pages=sources.count("ocr"),
                         mean_confidence=round(sum(confidences) / len(confidences), 1) if confidences else None)
     ctx.add_output(buf.getvalue(), metadata=metadata)
+
+
+def _decoders(pages: int) -> int:
+    """How many ddjvu processes share the decoding (one per core, at most 4; ddjvu uses one core)."""
+    return max(1, min(pages, os.cpu_count() or 1, 4))
+
+
+def decode_to_pdf(ctx, indexes: list[int], pool) -> tuple[pdfium.PdfDocument, list[pdfium.PdfDocument]]:
+    """ddjvu's PDF of the pages ``indexes``: consecutive runs of pages decoded in parallel, then joined.
+
+    Returns the joined document and the parts it was joined from (closed after saving).
+    """
+    count = _decoders(len(indexes))
+    size = -(-len(indexes) // count)
+    chunks = [indexes[i:i + size] for i in range(0, len(indexes), size)]
+    targets = [ctx.workdir / f"pages-{n}.pdf" for n in range(len(chunks))]
+    futures = [pool.submit(_ddjvu, ctx, [DDJVU.require(), "-format=pdf", f"-page={','.join(str(i + 1) for i in chunk)}",
+                                         str(ctx.input_path), str(target)])
+               for chunk, target in zip(chunks, targets)]
+    for future in futures:
+        future.result()
+    try:
+        pdf = pdfium.PdfDocument(str(targets[0]))
+        parts = [pdfium.PdfDocument(str(target)) for target in targets[1:]]
+    except pdfium.PdfiumError as exc:
+        raise DocconvertError(f"ddjvu wrote a PDF that cannot be read ({exc})") from None
+    for part in parts:
+        pdf.import_pages(part)
+    return pdf, parts
+
+
+def _close(pdf, parts) -> None:
+    pdf.close()
+    for part in parts:
+        part.close()
 
 
 def _summarise(sources: list[str]) -> str:

@@ -19,6 +19,7 @@ from ...fileformats import IMAGE_FORMATS
 from ..context import ConversionContext
 from ..registry import Option, converter
 from . import _scan, _tesseract
+from ._imaging import flatten
 from ._pages import count_and_iterate
 
 LANG = Option("lang", str, "eng", "Tesseract language code(s), e.g. 'eng' or 'eng+deu'")
@@ -46,8 +47,6 @@ def ocr_document(ctx: ConversionContext) -> None:
     results, all_words, corrections = [], [], {}
     for done, page in enumerate(pages, start=1):
         image, notes = prepare_page(ctx, page.image, page.number)
-        if notes:
-            corrections[page.number] = notes
         path = ctx.workdir / f"page-{page.number}.png"
         image.save(path, dpi=(page.dpi, page.dpi) if page.dpi else None)
         produced = _tesseract.run_page(
@@ -55,6 +54,10 @@ def ocr_document(ctx: ConversionContext) -> None:
             lang=lang, psm=ctx.options["psm"], dpi=page.dpi,
         )
         words = _tesseract.parse_tsv(produced["tsv"].read_text("utf-8", "replace"), page.number)
+        if not ctx.options.get("rotate"):
+            produced, words = retry_upright(ctx, image, page, produced, words, [renderer, "tsv"], lang, notes)
+        if notes:
+            corrections[page.number] = notes
         all_words.extend(words)
         if not words:
             ctx.warn(f"no text was recognised on page {page.number} (blank, a picture, or the wrong lang?)")
@@ -74,9 +77,49 @@ def _checked_dpi(dpi: float) -> float:
     return dpi
 
 
+#: Below this mean word confidence a page may be sideways or upside down: orientation detection decides.
+DOUBTFUL_CONFIDENCE = 60.0
+
+
+def retry_upright(ctx: ConversionContext, image, page, produced, words, renderers, lang, notes):
+    """Read a page again turned upright when its words look like garbage and it is in fact rotated.
+
+    Tesseract reads a sideways page as confident-looking nonsense; its orientation
+    detection (``--psm 0``) tells, and costs a second only on such doubtful pages.
+    """
+    if not words or statistics.fmean(w.confidence for w in words) >= DOUBTFUL_CONFIDENCE:
+        return produced, words
+    probe = ctx.workdir / f"osd-{page.number}.png"
+    image.save(probe)
+    turn = _tesseract.osd_rotation(ctx, probe)
+    probe.unlink(missing_ok=True)
+    if not turn:
+        return produced, words
+    upright = image.rotate(-turn, expand=True)
+    path = ctx.workdir / f"upright-{page.number}.png"
+    upright.save(path, dpi=(page.dpi, page.dpi) if page.dpi else None)
+    again = _tesseract.run_page(ctx, path, ctx.workdir / f"ocr-upright-{page.number}", renderers,
+                                lang=lang, psm=ctx.options["psm"], dpi=page.dpi)
+    path.unlink(missing_ok=True)
+    better = _tesseract.parse_tsv(again["tsv"].read_text("utf-8", "replace"), page.number)
+    if not better or statistics.fmean(w.confidence for w in better) <= statistics.fmean(w.confidence for w in words):
+        return produced, words
+    notes["rotated"] = turn
+    ctx.warn(f"page {page.number} was rotated by {turn}°: it was read again turned upright "
+             "(rotate=True checks every page)")
+    return again, better
+
+
 def prepare_page(ctx: ConversionContext, image, number: int):
-    """Apply the ``rotate``/``deskew`` options; returns the image and what was corrected."""
+    """Flatten transparency onto white and apply the ``rotate``/``deskew`` options.
+
+    Returns the image and what was corrected. Tesseract reads a transparent
+    image's colour channels without its alpha: text drawn with alpha alone, or
+    on a background whose hidden colour is dark, would be invisible or inverted.
+    """
     notes = {}
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = flatten(image, "L" if image.mode == "LA" else "RGB")
     if ctx.options.get("rotate"):
         probe = ctx.workdir / f"osd-{number}.png"
         image.save(probe)
@@ -155,8 +198,11 @@ def merge_pdf(results) -> bytes:
         return results[0][1].read_bytes()
     merged = pdfium.PdfDocument.new()
     try:
-        for _, path in results:
-            page_pdf = pdfium.PdfDocument(str(path))
+        for number, path in results:
+            try:
+                page_pdf = pdfium.PdfDocument(str(path))
+            except pdfium.PdfiumError as exc:
+                raise DocconvertError(f"tesseract's PDF of page {number} cannot be read ({exc})") from None
             try:
                 merged.import_pages(page_pdf)
             finally:
@@ -164,6 +210,8 @@ def merge_pdf(results) -> bytes:
         buf = io.BytesIO()
         merged.save(buf)
         return buf.getvalue()
+    except pdfium.PdfiumError as exc:
+        raise DocconvertError(f"the searchable PDF could not be assembled ({exc})") from None
     finally:
         merged.close()
 

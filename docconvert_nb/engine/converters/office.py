@@ -11,14 +11,20 @@ import atexit
 import math
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 from ...errors import DocconvertError
-from ...fileformats import OFFICE_FORMATS, SNIFF_BYTES, is_encrypted_office
+from ...fileformats import LIBREOFFICE_EXTRA_FORMATS, OFFICE_FORMATS, SNIFF_BYTES, guess_note, is_password_protected
 from .. import office_server, tools
 from ..context import ConversionContext
 from ..registry import Option, converter
 from .pdf import open_pdf
+
+#: Import filters chosen instead of LibreOffice's detection. HTML goes into a Writer document, not
+#: Writer/Web: exported right after loading (as here and in ``soffice --convert-to``), Writer/Web's
+#: browser-like layout is not settled yet, and headings went missing behind a blank first page.
+IMPORT_FILTERS = {"html": "HTML (StarWriter)"}
 
 PASSWORD = Option("password", str, None, "password of a protected document")
 WARM = Option("warm", bool, True, "reuse the warm LibreOffice process (False: start one just for this document)")
@@ -32,7 +38,8 @@ REMOTE = Option("remote_resources", bool, False,
                 "any server; local files stay unreadable either way, which needs Landlock, Linux ≥ 5.13)")
 
 
-@converter(sources=OFFICE_FORMATS, targets={"pdf"}, options=[PASSWORD, WARM, TIMEOUT, REMOTE], tools=["soffice"])
+@converter(sources=OFFICE_FORMATS | LIBREOFFICE_EXTRA_FORMATS, targets={"pdf"},
+           options=[PASSWORD, WARM, TIMEOUT, REMOTE], tools=["soffice"])
 def office_to_pdf(ctx: ConversionContext) -> None:
     """Convert a Word/Excel/PowerPoint/OpenDocument/RTF/CSV/HTML document to PDF with LibreOffice."""
     office_server.SOFFICE.require()
@@ -48,17 +55,48 @@ def office_to_pdf(ctx: ConversionContext) -> None:
     remote = ctx.options["remote_resources"]
     if remote and not (ctx.options["warm"] and office_server.uno_available()):
         raise DocconvertError("remote_resources=True needs the warm LibreOffice (python3-uno)")
+    with ctx.input_path.open("rb") as fh:
+        guessed = guess_note(fh.read(SNIFF_BYTES), ctx.source_name, ctx.source_format)
+    try:
+        target, reply, how = _convert(ctx, target, timeout, remote)
+    except DocconvertError as exc:
+        if guessed and not isinstance(exc, tools.ToolFailed):
+            raise DocconvertError(f"{exc}. Note: {guessed}") from None
+        raise
+    if guessed:
+        filter_name = reply.get("import_filter")
+        ctx.warn(guessed + (f" (LibreOffice's import filter: {filter_name})" if filter_name else ""))
+    if not target.exists() or target.stat().st_size == 0:
+        raise DocconvertError("LibreOffice wrote no PDF (the document may be empty or damaged)")
+    with open_pdf(target, forms=False) as pdf:
+        pages = len(pdf)
+    metadata = {"pages": pages, "office": how}
+    if reply.get("filter"):
+        metadata["filter"] = reply["filter"]
+    if reply.get("import_filter"):
+        metadata["import_filter"] = reply["import_filter"]
+    ctx.add_output(target, metadata=metadata)
+
+
+def _convert(ctx: ConversionContext, target: Path, timeout: float, remote: bool) -> tuple[Path, dict, str]:
+    """(PDF, the warm office's reply, how) for the document: warm if possible, else cold.
+
+    ``remote``: the warm office that may fetch remote images (never local files).
+    """
     if ctx.options["warm"] and office_server.uno_available():
         try:
             reply = office_server.get_server(remote=remote).convert_to_pdf(
                 ctx.input_path, target, password=ctx.options["password"], csv_options=csv_import_options(ctx),
-                timeout=timeout, cancel=ctx.cancel_event,
+                timeout=timeout, cancel=ctx.cancel_event, import_filter=IMPORT_FILTERS.get(ctx.source_format),
+                main_thread=has_comments(ctx.input_path, ctx.source_format),
             )
+            how = "warm"
+        except office_server.DocumentKilledOffice as exc:
+            target, reply, how = retry_cold_after_crash(ctx, timeout, exc), {}, "cold (retried)"
         except DocconvertError as exc:
             if ctx.options["password"] and not isinstance(exc, tools.ToolFailed) and _is_encrypted(ctx):
                 raise DocconvertError("cannot open the password-protected document: the password is wrong") from None
             raise
-        how = "warm"
     else:
         if ctx.options["password"]:
             raise DocconvertError("password= needs the warm LibreOffice (python3-uno); the cold fallback cannot pass it")
@@ -67,18 +105,74 @@ def office_to_pdf(ctx: ConversionContext) -> None:
         if ctx.options["warm"]:
             ctx.warn("python3-uno is missing, so LibreOffice was started just for this document (slower). "
                      "Install it with: sudo apt-get install -y --no-install-recommends python3-uno")
-    if not target.exists() or target.stat().st_size == 0:
-        raise DocconvertError("LibreOffice wrote no PDF (the document may be empty or damaged)")
-    with open_pdf(target) as pdf:
-        pages = len(pdf)
-    metadata = {"pages": pages, "office": how}
-    if reply.get("filter"):
-        metadata["filter"] = reply["filter"]
-    ctx.add_output(target, metadata=metadata)
+    return target, reply, how
+
+
+def has_comments(path: Path, fmt: str) -> bool:
+    """Whether a Writer document carries comments (annotations), read cheaply before LibreOffice opens it.
+
+    Writer lays out its comment sidebar from the event loop, building each comment's window from
+    a .ui file Debian's ``-nogui`` packages lack: such documents convert on the office's main
+    thread, where that never happens (``_office_bridge``). A document this misses and that
+    crashes the office is retried cold.
+    """
+    try:
+        if fmt == "docx":
+            with zipfile.ZipFile(path) as zf:
+                return any(name.startswith("word/comments") for name in zf.namelist())
+        if fmt == "odt":
+            with zipfile.ZipFile(path) as zf, zf.open("content.xml") as content:
+                return _stream_contains(content, b"<office:annotation")
+        if fmt in ("rtf", "html"):
+            with open(path, "rb") as fh:
+                return _stream_contains(fh, b"{\\*\\atnid" if fmt == "rtf" else b"<!--")
+        if fmt == "doc":
+            return _word97_has_comments(path)
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return True  # unsure: the safe way
+    return False
+
+
+def _stream_contains(stream, needle: bytes, block: int = 1 << 20) -> bool:
+    tail = b""
+    for chunk in iter(lambda: stream.read(block), b""):
+        if needle in tail + chunk:
+            return True
+        tail = chunk[-len(needle):]
+    return False
+
+
+def _word97_has_comments(path: Path) -> bool:
+    """[MS-DOC] 2.5.1 Fib: FibRgFcLcb97 (at byte 154 of the WordDocument stream) holds lcbPlcfandRef,
+    the size of the comment references, as its tenth field: non-zero when there are comments."""
+    import olefile
+
+    with olefile.OleFileIO(str(path)) as ole:
+        if not ole.exists("WordDocument"):
+            return True
+        fib = ole.openstream("WordDocument").read(200)
+    return len(fib) < 194 or int.from_bytes(fib[190:194], "little") != 0
+
+
+def retry_cold_after_crash(ctx: ConversionContext, timeout: float, crash: Exception) -> Path:
+    """Convert again with a LibreOffice started just for this document, after it killed the warm one."""
+    if ctx.options["password"]:
+        raise DocconvertError(f"LibreOffice crashed on this document ({crash}); a retry with a fresh "
+                              "LibreOffice cannot pass password=, so the document was not converted") from None
+    if ctx.cancel_event is not None and ctx.cancel_event.is_set():
+        raise DocconvertError("the job was canceled") from None
+    try:
+        target = convert_cold(ctx, timeout)
+    except DocconvertError as exc:
+        raise DocconvertError(f"LibreOffice crashed on this document ({crash}), and a retry with a fresh "
+                              f"LibreOffice failed too: {exc}") from None
+    ctx.warn(f"the warm LibreOffice crashed on this document ({crash}); it was converted again by a "
+             "LibreOffice started just for it (slower). The warm one restarts for the next document.")
+    return target
 
 
 def check_document(ctx: ConversionContext) -> None:
-    """Refuse empty files and password-protected OOXML without a password before bothering LibreOffice."""
+    """Refuse empty files and password-protected documents without a password before bothering LibreOffice."""
     size = ctx.input_path.stat().st_size
     if size == 0:
         raise DocconvertError("the document is empty (0 bytes)")
@@ -87,9 +181,7 @@ def check_document(ctx: ConversionContext) -> None:
 
 
 def _is_encrypted(ctx: ConversionContext) -> bool:
-    with ctx.input_path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-    return is_encrypted_office(head, ctx.input_path.read_bytes())
+    return is_password_protected(ctx.input_path)
 
 
 def csv_import_options(ctx: ConversionContext) -> str | None:
@@ -140,6 +232,9 @@ def convert_cold(ctx: ConversionContext, timeout: float) -> Path:
             f"-env:UserInstallation={_cold_profile_dir().as_uri()}"]
     if ctx.source_format == "csv":
         args.append(f"--infilter=Text - txt - csv (StarCalc):{csv_import_options(ctx)}")
+    elif ctx.source_format in IMPORT_FILTERS:
+        args.append(f"--infilter={IMPORT_FILTERS[ctx.source_format]}")
+        convert_to = "pdf:writer_pdf_Export"
     args += ["--convert-to", convert_to, "--outdir", str(outdir), str(ctx.input_path)]
     try:
         # TMPDIR inside the job's folder: LibreOffice's pipe and temp files go where they are cleaned up.
