@@ -21,7 +21,7 @@ from ...errors import DocconvertError
 from ...fileformats import IMAGE_FORMATS
 from ..context import ConversionContext
 from ..registry import Option, converter
-from . import _scan, _tesseract
+from . import _scan, _table_csv, _tesseract
 from ._pages import count_and_iterate
 
 LANG = Option("lang", str, "eng", "Tesseract language(s) for reading cells, e.g. 'eng+deu'")
@@ -38,9 +38,12 @@ PDF_TEXT = Option("pdf_text", (bool, str), "auto",
 DESKEW = Option("deskew", bool, True, "straighten slightly rotated scans")
 DENOISE = Option("denoise", bool, False, "remove speckle noise from scans (median filter)")
 BINARIZE = Option("binarize", bool, False, "turn scans black-and-white (adaptive threshold) before detection")
+SAFE_CSV = Option("safe_csv", bool, True,
+                  "prefix CSV cells a spreadsheet would run as formulas (=, +, -, @, tab, CR) with ' "
+                  "(OWASP CSV injection rule; numbers such as -2 stay as they are)")
 
 TABLE_OPTIONS = [LANG, PAGES, DPI, PASSWORD, BORDERLESS, IMPLICIT_ROWS, IMPLICIT_COLUMNS, MIN_CONFIDENCE,
-                 PDF_TEXT, DESKEW, DENOISE, BINARIZE]
+                 PDF_TEXT, DESKEW, DENOISE, BINARIZE, SAFE_CSV]
 #: Confidence recorded for cells read from a PDF's own text (exact, not recognised).
 PDF_TEXT_CONFIDENCE = 100.0
 
@@ -90,13 +93,12 @@ def recognize_tables(ctx: ConversionContext) -> None:
     ocr = None
     tables: list[RecognizedTable] = []
     for done, page in enumerate(pages, start=1):
-        if page.number in text_pages:
-            found = _tables_from_pdf_text(ctx, page.number)
-        else:
+        found = _tables_from_pdf_text_or_none(ctx, page.number) if page.number in text_pages else None
+        if found is None:
             if ocr is None:
                 ocr = EngineTesseract(ctx, _tesseract.check_languages(ctx.options["lang"]))
             ocr.dpi = page.dpi
-            found = _tables_from_image(ctx, page.image, page.number, ocr)
+            found = _guarded(ctx, "img2table", page.number, _tables_from_image, ctx, page.image, page.number, ocr)
         tables.extend(found)
         ctx.progress(done / total)
     if not tables:
@@ -117,13 +119,37 @@ def _img2table():
     return PDF, Image, OCRInstance, OCRData
 
 
+def text_height(ink) -> int:
+    """A high estimate of the glyph height (pixels) among the ink components of a binary image.
+
+    Components spanning much of the image (a table grid), dots and long thin
+    rules are left out; the 90th percentile of the rest is about the height
+    of ``l``, ``g`` or ``(`` in the page's largest common text.
+    """
+    import cv2
+    import numpy as np
+
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    widths, heights = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    glyph = ((heights >= 4) & (heights < ink.shape[0] / 2) & (widths < ink.shape[1] / 2)
+             & (widths < 8 * heights) & (heights < 8 * np.maximum(widths, 1)))
+    if not glyph.any():
+        return 0
+    return int(np.percentile(heights[glyph], 90))
+
+
 def remove_ruling(gray):
-    """White out long horizontal and vertical lines: Tesseract misreads text boxed in by rules."""
+    """White out long horizontal and vertical lines: Tesseract misreads text boxed in by rules.
+
+    A run of ink counts as a rule when it is longer than twice the text
+    height: letter stems (``l``, ``1``, ``|``) and bars (``T``, ``-``) never
+    are, whatever the text size, so large text in a tight crop keeps its strokes.
+    """
     import cv2
     import numpy as np
 
     ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-    length = max(25, min(gray.shape) // 25)
+    length = max(25, 2 * text_height(ink) + 1)
     horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
     rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
@@ -220,6 +246,30 @@ def _pdf_text_pages(ctx: ConversionContext) -> set[int]:
     return pages
 
 
+class LibraryCrashed(DocconvertError):
+    """A table library raised an unexpected exception on a page."""
+
+
+def _guarded(ctx: ConversionContext, library: str, number: int, read, *args):
+    """``read(*args)``, with an unexpected exception of a third-party library turned into a human message."""
+    try:
+        return read(*args)
+    except (DocconvertError, MemoryError):
+        raise
+    except Exception as exc:  # a bug in the library on this page, not a problem of the job
+        raise LibraryCrashed(f"{library} could not read the tables of page {number} "
+                             f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+
+def _tables_from_pdf_text_or_none(ctx: ConversionContext, number: int) -> list[RecognizedTable] | None:
+    """Tables read from the page's own text, or None (after a warning) when the reader crashed on it."""
+    try:
+        return _guarded(ctx, "img2table", number, _tables_from_pdf_text, ctx, number)
+    except LibraryCrashed as exc:
+        ctx.warn(f"{exc}; read the rendered page with OCR instead")
+        return None
+
+
 def _tables_from_pdf_text(ctx: ConversionContext, number: int) -> list[RecognizedTable]:
     Img2TablePDF, _, _, _ = _img2table()
     document = Img2TablePDF(src=_readable_pdf_bytes(ctx), pages=[number - 1], pdf_text_extraction=True)
@@ -292,11 +342,14 @@ def _cell_confidence(cell, words) -> float | None:
 # -- writing the outputs ---------------------------------------------------------------------------
 
 def write_csv(ctx: ConversionContext, tables: list[RecognizedTable]) -> None:
+    """One CSV per table; formula-like cells neutralised unless ``safe_csv=False``."""
+    safe = ctx.options["safe_csv"]
     for table in tables:
+        rows = [[_table_csv.neutralize(text) for text in row] for row in table.rows] if safe else table.rows
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(table.rows)
+        csv.writer(buf, lineterminator="\n").writerows(rows)
         metadata = table.summary() | {"tables_found": len(tables), "cell_confidence": table.confidence,
-                                      "merged_cells": table.spans}
+                                      "merged_cells": table.spans, _table_csv.METADATA_KEY: safe}
         ctx.add_output(buf.getvalue().encode("utf-8"), ctx.output_name(f"-p{table.page}-t{table.index}"),
                        metadata=metadata)
 
