@@ -35,7 +35,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DEV_SET = REPO.parent / "shared" / "tables-dev"
+#: ../shared/tables-dev beside the checkout (a worktree one level deeper finds the one above).
+DEV_SET = next((base / "shared" / "tables-dev" for base in (REPO.parent, REPO.parent.parent)
+                if (base / "shared" / "tables-dev").is_dir()), REPO.parent / "shared" / "tables-dev")
 
 
 # -- the tools ----------------------------------------------------------------------------------

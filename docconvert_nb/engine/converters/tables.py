@@ -1,8 +1,12 @@
 """Table recognition: table images and PDF pages → CSV (one per table), XLSX (one sheet per table), JSON cells.
 
-img2table finds the tables (ruled and unruled) and their cells; the words
-come from the PDF's own text layer when the page has one, else from
-Tesseract, run through the engine's limits. On top of img2table this adds
+On a PDF page with its own text, ruled tables come from the page's lines and
+characters through pdfplumber (partial rules completed from how the words
+line up), other tables from img2table's reading of the text layer; a page
+where a library crashes falls back to the next reader, at last to OCR of the
+rendered page. Images (and PDF pages without text) go through img2table for
+the table structure and Tesseract for the words, run through the engine's
+limits, with the text rescaled to the size Tesseract reads best. On top of img2table this adds
 scan clean-up (deskew, denoise, binarize), merged cells spread so every row
 has every column, cell text kept exactly as read, and a confidence per cell.
 """
@@ -88,19 +92,21 @@ def recognize_tables(ctx: ConversionContext) -> None:
         raise DocconvertError(f"dpi={dpi:g} is out of range (50–600)")
     if not 0 <= ctx.options["min_confidence"] <= 99:
         raise DocconvertError("min_confidence must be between 0 and 99")
-    total, pages = count_and_iterate(ctx, dpi=dpi, password=ctx.options["password"])
+    total, pages = _lazy_pages(ctx, dpi)
     text_pages = _pdf_text_pages(ctx) if ctx.source_format == "pdf" else set()
     ocr = None
     tables: list[RecognizedTable] = []
-    for done, page in enumerate(pages, start=1):
-        found = _tables_from_pdf_text_or_none(ctx, page.number) if page.number in text_pages else None
-        if found is None:
-            if ocr is None:
-                ocr = EngineTesseract(ctx, _tesseract.check_languages(ctx.options["lang"]))
-            ocr.dpi = page.dpi
-            found = _guarded(ctx, "img2table", page.number, _tables_from_image, ctx, page.image, page.number, ocr)
-        tables.extend(found)
-        ctx.progress(done / total)
+    with _PdfText(ctx) as pdf_text:
+        for done, (number, page_image) in enumerate(pages, start=1):
+            found = pdf_text.tables(number) if number in text_pages else None
+            if found is None:
+                page = page_image()
+                if ocr is None:
+                    ocr = EngineTesseract(ctx, _tesseract.check_languages(ctx.options["lang"]))
+                ocr.dpi = page.dpi
+                found = _guarded(ctx, "img2table", number, _tables_from_image, ctx, page.image, number, ocr)
+            tables.extend(found)
+            ctx.progress(done / total)
     if not tables:
         where = "the page" if total == 1 else f"any of the {total} pages"
         ctx.warn(f"no table was found on {where}; nothing to write (for faint scans try binarize=True or a higher dpi)")
@@ -158,6 +164,30 @@ def remove_ruling(gray):
     return cleaned
 
 
+#: Glyph heights (pixels) Tesseract reads best; text outside is rescaled for OCR only.
+OCR_TEXT_HEIGHT = (22, 60)
+#: Upscaling for OCR stops at this many pixels.
+MAX_OCR_PIXELS = 16_000_000
+
+
+def ocr_scale(gray) -> float:
+    """Factor bringing the page's text into :data:`OCR_TEXT_HEIGHT` (1.0 when it is already there).
+
+    Tesseract drops or misreads text much smaller than ~20 px (small print,
+    low-resolution screenshots) and slows down on very large text.
+    """
+    import cv2
+
+    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    height = text_height(ink)
+    low, high = OCR_TEXT_HEIGHT
+    if not height or low <= height <= high:
+        return 1.0
+    target = (low + high) / 2
+    largest = (MAX_OCR_PIXELS / max(1, gray.shape[0] * gray.shape[1])) ** 0.5  # bounded memory and time
+    return max(0.4, min(3.0, largest, target / height)) if height < low else max(0.4, target / height)
+
+
 def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None, psm: int = 6):
     """An img2table OCR backend: Tesseract's TSV words, run with the job's limits in its folder.
 
@@ -180,18 +210,24 @@ def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None,
 
             self._count += 1
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+            cleaned = remove_ruling(gray)
+            scale = ocr_scale(cleaned)
+            if scale != 1.0:
+                cleaned = cv2.resize(cleaned, None, fx=scale, fy=scale,
+                                     interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
             path = ctx.workdir / f"table-ocr-{self._count}.png"
-            cv2.imwrite(str(path), remove_ruling(gray))
+            cv2.imwrite(str(path), cleaned)
             try:
                 produced = _tesseract.run_page(ctx, path, ctx.workdir / f"table-ocr-{self._count}", ["tsv"],
-                                               lang=lang, psm=psm, dpi=self.dpi)
+                                               lang=lang, psm=psm, dpi=self.dpi * scale if self.dpi else None)
                 words = _tesseract.parse_tsv(produced["tsv"].read_text("utf-8", "replace"))
             finally:
                 path.unlink(missing_ok=True)
             return [
                 {"id": f"word_{self._count}_{n}", "parent": f"line_{w.block}_{w.paragraph}_{w.line}",
                  "value": w.text, "confidence": w.confidence,
-                 "x1": w.left, "y1": w.top, "x2": w.left + w.width, "y2": w.top + w.height}
+                 "x1": int(w.left / scale), "y1": int(w.top / scale),
+                 "x2": int((w.left + w.width) / scale), "y2": int((w.top + w.height) / scale)}
                 for n, w in enumerate(words)
             ]
 
@@ -261,13 +297,77 @@ def _guarded(ctx: ConversionContext, library: str, number: int, read, *args):
                              f"({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
-def _tables_from_pdf_text_or_none(ctx: ConversionContext, number: int) -> list[RecognizedTable] | None:
-    """Tables read from the page's own text, or None (after a warning) when the reader crashed on it."""
-    try:
-        return _guarded(ctx, "img2table", number, _tables_from_pdf_text, ctx, number)
-    except LibraryCrashed as exc:
-        ctx.warn(f"{exc}; read the rendered page with OCR instead")
-        return None
+def _lazy_pages(ctx: ConversionContext, dpi: float):
+    """``(count, [(page number, render())...])``: a PDF page is rendered only if it has to be OCR'd."""
+    if ctx.source_format != "pdf":
+        total, pages = count_and_iterate(ctx, dpi=dpi, password=ctx.options["password"])
+        return total, ((page.number, lambda page=page: page) for page in pages)
+    from ._imaging import parse_pages
+    from ._pages import PageImage, _checked
+    from .pdf import open_pdf, render_page
+
+    password = ctx.options["password"]
+    with open_pdf(ctx.input_path, password) as pdf:
+        indexes = _checked(parse_pages(ctx.options["pages"], len(pdf)))
+
+    def render(index):
+        with open_pdf(ctx.input_path, password) as pdf:
+            return PageImage(index + 1, render_page(pdf, index, dpi, ctx.max_pixels), dpi)
+
+    return len(indexes), [(i + 1, lambda i=i: render(i)) for i in indexes]
+
+
+class _PdfText:
+    """Tables from a PDF page's own text: ruled tables with pdfplumber, others with img2table.
+
+    A library that crashes on a page is skipped with a warning; when both
+    fail, :meth:`tables` returns None and the page is OCR'd instead.
+    """
+
+    def __init__(self, ctx: ConversionContext):
+        self.ctx = ctx
+        self._plumber = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._plumber is not None:
+            self._plumber.close()
+
+    def _page(self, number: int):
+        if self._plumber is None:
+            import pdfplumber
+
+            self._plumber = pdfplumber.open(io.BytesIO(_readable_pdf_bytes(self.ctx)))
+        return self._plumber.pages[number - 1]
+
+    def tables(self, number: int) -> list[RecognizedTable] | None:
+        try:
+            found = _guarded(self.ctx, "pdfplumber", number, self._ruled, number)
+        except (LibraryCrashed, ImportError) as exc:
+            self.ctx.warn(f"{exc}; reading the page with img2table instead")
+            found = []
+        if found:
+            return found
+        try:
+            return _guarded(self.ctx, "img2table", number, _tables_from_pdf_text, self.ctx, number)
+        except LibraryCrashed as exc:
+            self.ctx.warn(f"{exc}; read the rendered page with OCR instead")
+            return None
+
+    def _ruled(self, number: int) -> list[RecognizedTable]:
+        from ._table_pdf import page_tables
+
+        scale = self.ctx.options["dpi"] / 72.0
+        found = []
+        for k, table in enumerate(page_tables(self._page(number)), start=1):
+            confidence = [[PDF_TEXT_CONFIDENCE if text else None for text in row] for row in table.rows]
+            spans = [{"row": r, "column": c, "rowspan": h, "colspan": w, "text": table.rows[r][c]}
+                     for r, c, h, w in table.spans]
+            bbox = tuple(int(round(v * scale)) for v in table.bbox)
+            found.append(RecognizedTable(number, k, table.rows, confidence, spans, None, bbox, "pdf"))
+        return found
 
 
 def _tables_from_pdf_text(ctx: ConversionContext, number: int) -> list[RecognizedTable]:
