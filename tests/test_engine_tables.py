@@ -70,15 +70,25 @@ def merged_header_table() -> bytes:
     return png(image)
 
 
-def test_merged_cells_are_spread_so_the_csv_stays_rectangular(provider):
+def test_a_merged_cell_keeps_its_text_top_left_and_its_span(provider):
     (out,) = recognize(provider, merged_header_table()).outputs
-    frame = csv_frame(out)
-    assert frame.values.tolist() == [
-        ["Fruit sales", "Fruit sales", "Fruit sales"],
+    assert csv_frame(out).values.tolist() == [
+        ["Fruit sales", "", ""],
         ["Apples", "12", "3.50"],
         ["Pears", "7", "1.25"],
     ]
     assert out.metadata["merged_cells"] == [{"row": 0, "column": 0, "rowspan": 1, "colspan": 3, "text": "Fruit sales"}]
+    assert out.metadata["cell_confidence"][0][1:] == [None, None]
+
+    (sheet_out,) = recognize(provider, merged_header_table(), to="xlsx").outputs
+    sheet = openpyxl.load_workbook(io.BytesIO(sheet_out.read())).active
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:C1"] and sheet["A1"].value == "Fruit sales"
+
+
+def test_merged_cells_can_be_repeated_at_every_position(provider):
+    (out,) = recognize(provider, merged_header_table(), repeat_merged=True).outputs
+    assert csv_frame(out).values.tolist()[0] == ["Fruit sales", "Fruit sales", "Fruit sales"]
+    assert out.metadata["merged_cells"][0]["colspan"] == 3
 
 
 def test_xlsx_has_one_sheet_per_table_and_numbers_as_written(provider):

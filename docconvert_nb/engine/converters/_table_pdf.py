@@ -14,6 +14,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+import numpy
+
 LATTICE = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "snap_tolerance": 3,
            "join_tolerance": 3, "intersection_tolerance": 3}
 
@@ -32,11 +34,21 @@ def page_tables(page) -> list[PdfTable]:
     """Each ruled table of a pdfplumber page (empty when the page has no ruled table)."""
     words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False, use_text_flow=False)
     found = []
-    for table in page.find_tables(LATTICE):
+    ruled = page.find_tables(LATTICE)
+    for table in ruled:
         inside = [w for w in words if _centre_in(w, table.bbox)]
         if len(inside) < 2:
             continue
-        if _needs_text_grid(table, inside):
+        others = [t.bbox for t in ruled if t is not table]
+        grown = grow_to_aligned_text(table.bbox, [w for w in words if not any(_centre_in(w, b) for b in others)])
+        if any(_overlap(grown, t.bbox) for t in found):
+            grown = tuple(table.bbox)
+        if grown != tuple(table.bbox):
+            xs = sorted({round(c[0], 1) for c in table.cells} | {round(c[2], 1) for c in table.cells})
+            ys = sorted({round(c[1], 1) for c in table.cells} | {round(c[3], 1) for c in table.cells})
+            inside = [w for w in words if _centre_in(w, grown)]
+            result = PdfTable(text_grid(inside, grown, xs, ys), grown, method="lattice+text")
+        elif _needs_text_grid(table, inside):
             xs = sorted({round(c[0], 1) for c in table.cells} | {round(c[2], 1) for c in table.cells})
             ys = sorted({round(c[1], 1) for c in table.cells} | {round(c[3], 1) for c in table.cells})
             rows = text_grid(inside, table.bbox, xs, ys)
@@ -47,6 +59,48 @@ def page_tables(page) -> list[PdfTable]:
         if len(result.rows) >= 2 and len(result.rows[0]) >= 2:
             found.append(result)
     return found
+
+
+def grow_to_aligned_text(bbox, words) -> tuple[float, float, float, float]:
+    """``bbox`` widened to the text that continues the ruled table's rows and columns beyond its rules.
+
+    Rules often stop short: the row labels on the left, a last column, or a
+    header or total line outside the box. Sideways, words on the table's text
+    lines within a few text heights are taken in; above and below, a line
+    that lies within the box's width and has column-like gaps (so not a
+    title or a paragraph) close to the box.
+    """
+    if not words:
+        return tuple(bbox)
+    height = statistics.median(w["bottom"] - w["top"] for w in words)
+    x0, y0, x1, y1 = bbox
+    lines = _lines(words)
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            centre = statistics.fmean((w["top"] + w["bottom"]) / 2 for w in line)
+            if y0 <= centre <= y1:
+                for w in line:  # sideways, chained word to word along the line
+                    if w["x1"] < x0 and x0 - w["x1"] <= 3 * height and w["x0"] < x0:
+                        x0, changed = w["x0"] - 0.5, True
+                    elif w["x0"] > x1 and w["x0"] - x1 <= 3 * height:
+                        x1, changed = w["x1"] + 0.5, True
+                for w in reversed(line):
+                    if w["x1"] < x0 and x0 - w["x1"] <= 3 * height:
+                        x0, changed = w["x0"] - 0.5, True
+            else:
+                top, bottom = min(w["top"] for w in line), max(w["bottom"] for w in line)
+                near = (0 <= y0 - bottom <= 1.2 * height) or (0 <= top - y1 <= 1.2 * height)
+                within = min(w["x0"] for w in line) >= x0 - 1 and max(w["x1"] for w in line) <= x1 + 1
+                gaps = sum(1 for a, b in zip(line, line[1:]) if b["x0"] - a["x1"] > 1.5 * height)
+                if near and within and gaps >= 1:
+                    y0, y1, changed = min(y0, top - 0.5), max(y1, bottom + 0.5), True
+    return (x0, y0, x1, y1)
+
+
+def _overlap(a, b) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1
 
 
 def _centre_in(word, bbox) -> bool:
@@ -136,14 +190,13 @@ def text_grid(words, bbox, rule_xs=(), rule_ys=(), min_gap: float | None = None)
     x0, x1 = bbox[0], bbox[2]
     step = 0.25
     n = int((x1 - x0) / step) + 2
-    cover = [0] * n
+    cover = numpy.zeros(n, dtype=numpy.int32)
     for line in lines:
-        hit = bytearray(n)
+        hit = numpy.zeros(n, dtype=bool)
         for w in line:
-            for i in range(max(0, int((w["x0"] - x0) / step)), min(n, int((w["x1"] - x0) / step) + 1)):
-                hit[i] = 1
-        for i in range(n):
-            cover[i] += hit[i]
+            hit[max(0, int((w["x0"] - x0) / step)):min(n, int((w["x1"] - x0) / step) + 1)] = True
+        cover += hit
+    cover = cover.tolist()
     allowed = int(len(lines) * 0.05)
     seps = [x for x in rule_xs if x0 + 1 < x < x1 - 1]
     i = 0

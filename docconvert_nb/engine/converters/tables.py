@@ -7,8 +7,9 @@ where a library crashes falls back to the next reader, at last to OCR of the
 rendered page. Images (and PDF pages without text) go through img2table for
 the table structure and Tesseract for the words, run through the engine's
 limits, with the text rescaled to the size Tesseract reads best. On top of img2table this adds
-scan clean-up (deskew, denoise, binarize), merged cells spread so every row
-has every column, cell text kept exactly as read, and a confidence per cell.
+scan clean-up (deskew, denoise, binarize), a merged cell's text at its
+top-left position (the spreadsheet and ICDAR convention; ``repeat_merged=True``
+repeats it at every position it covers) with its span in the metadata, cell text kept exactly as read, and a confidence per cell.
 """
 
 from __future__ import annotations
@@ -42,19 +43,26 @@ PDF_TEXT = Option("pdf_text", (bool, str), "auto",
 DESKEW = Option("deskew", bool, True, "straighten slightly rotated scans")
 DENOISE = Option("denoise", bool, False, "remove speckle noise from scans (median filter)")
 BINARIZE = Option("binarize", bool, False, "turn scans black-and-white (adaptive threshold) before detection")
+REPEAT_MERGED = Option("repeat_merged", bool, False,
+                       "repeat a merged cell's text at every position it covers (default: top-left only, "
+                       "the others empty; spans are in the 'merged_cells' metadata either way)")
 SAFE_CSV = Option("safe_csv", bool, True,
                   "prefix CSV cells a spreadsheet would run as formulas (=, +, -, @, tab, CR) with ' "
                   "(OWASP CSV injection rule; numbers such as -2 stay as they are)")
 
 TABLE_OPTIONS = [LANG, PAGES, DPI, PASSWORD, BORDERLESS, IMPLICIT_ROWS, IMPLICIT_COLUMNS, MIN_CONFIDENCE,
-                 PDF_TEXT, DESKEW, DENOISE, BINARIZE, SAFE_CSV]
+                 PDF_TEXT, DESKEW, DENOISE, BINARIZE, REPEAT_MERGED, SAFE_CSV]
 #: Confidence recorded for cells read from a PDF's own text (exact, not recognised).
 PDF_TEXT_CONFIDENCE = 100.0
 
 
 @dataclass
 class RecognizedTable:
-    """One table: its cells row by row (merged cells repeated), with confidences and spans."""
+    """One table: its cells row by row, with confidences and merged-cell spans.
+
+    Readers fill a merged cell's text in at every position it covers;
+    :meth:`blank_covered_cells` keeps it at the top-left one only.
+    """
 
     page: int
     index: int  # 1-based position on its page
@@ -64,6 +72,16 @@ class RecognizedTable:
     title: str | None = None
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
     text_source: str = "ocr"
+
+    def blank_covered_cells(self) -> None:
+        """Keep a merged cell's text and confidence at its top-left position only."""
+        for span in self.spans:
+            for dr in range(span["rowspan"]):
+                for dc in range(span["colspan"]):
+                    r, c = span["row"] + dr, span["column"] + dc
+                    if (dr or dc) and r < len(self.rows) and c < len(self.rows[r]):
+                        self.rows[r][c] = ""
+                        self.confidence[r][c] = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -107,6 +125,9 @@ def recognize_tables(ctx: ConversionContext) -> None:
                 found = _guarded(ctx, "img2table", number, _tables_from_image, ctx, page.image, number, ocr)
             tables.extend(found)
             ctx.progress(done / total)
+    if not ctx.options["repeat_merged"]:
+        for table in tables:
+            table.blank_covered_cells()
     if not tables:
         where = "the page" if total == 1 else f"any of the {total} pages"
         ctx.warn(f"no table was found on {where}; nothing to write (for faint scans try binarize=True or a higher dpi)")
@@ -484,6 +505,10 @@ def write_xlsx(ctx: ConversionContext, tables: list[RecognizedTable]) -> None:
                 score = table.confidence[r - 1][c - 1]
                 if score is not None and score < 80:
                     cell.comment = Comment(f"OCR confidence {score:g}", "docconvert_nb")
+        if not ctx.options["repeat_merged"]:
+            for span in table.spans:  # merged in the sheet too: the text shows across its span
+                sheet.merge_cells(start_row=span["row"] + 1, start_column=span["column"] + 1,
+                                  end_row=span["row"] + span["rowspan"], end_column=span["column"] + span["colspan"])
     buf = io.BytesIO()
     workbook.save(buf)
     ctx.add_output(buf.getvalue(), metadata={"tables_found": len(tables), "tables": [t.summary() for t in tables]})
