@@ -75,8 +75,23 @@ def test_a_crash_in_the_image_reader_fails_the_job_with_a_message(provider, monk
         raise IndexError("list index out of range")
 
     monkeypatch.setattr(Img2TableImage, "extract_tables", crash)
-    job = dc.recognize_tables(samples.table_image([["a", "b"], ["1", "2"]]), provider=provider)
+    unruled = samples.table_image([["a", "b"], ["1", "2"]], ruled=False)  # ruled tables do not need img2table
+    job = dc.recognize_tables(unruled, provider=provider)
     with pytest.raises(dc.JobFailed):
         job.wait(timeout=120)
     assert job.status == JobStatus.FAILED
     assert "img2table could not read the tables of page 1 (IndexError" in job.message
+
+
+@pytest.mark.tools
+def test_a_crash_in_the_ruling_reader_falls_back_to_img2table(provider, monkeypatch):
+    from docconvert_nb.engine.converters import _table_image
+
+    def crash(*args, **kwargs):
+        raise AssertionError("pdfplumber geometry failed")
+
+    monkeypatch.setattr(_table_image, "ruled_tables", crash)
+    rows = [["City", "Year"], ["Lisbon", "2021"], ["Porto", "2022"]]
+    job = dc.recognize_tables(samples.table_image(rows), provider=provider).wait(timeout=120)
+    assert csv_rows(job.outputs[0]) == rows
+    assert any("pdfplumber could not read the tables of page 1 (AssertionError" in w for w in job.warnings)

@@ -223,6 +223,7 @@ def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None,
     class _EngineTesseract(OCRInstance):
         def __init__(self):
             self.last = None
+            self.known = None  # (shape, words) of the page already OCR'd: img2table reuses them
             self.dpi = dpi
             self._count = 0
 
@@ -253,7 +254,12 @@ def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None,
             ]
 
         def of(self, document):
-            records = {page: found for page, image in enumerate(document.images) if (found := self.words(image))}
+            records = {}
+            for page, image in enumerate(document.images):
+                known = self.known
+                found = known[1] if known is not None and known[0] == image.shape[:2] else self.words(image)
+                if found:
+                    records[page] = found
             self.last = OCRData(records=records) if records else None
             return self.last
 
@@ -270,16 +276,47 @@ def _extract_kwargs(ctx: ConversionContext) -> dict:
 
 
 def _tables_from_image(ctx: ConversionContext, image, number: int, ocr) -> list[RecognizedTable]:
-    _, Img2TableImage, _, _ = _img2table()
+    """Ruled tables from the page's ruling lines and OCR words; else img2table (ruled or not) on the same words."""
+    import numpy as np
+
     cleaned, _info = _scan.clean(image, deskew=ctx.options["deskew"], denoise=ctx.options["denoise"],
                                  binarize=ctx.options["binarize"])
+    gray = np.asarray(cleaned)
+    words = ocr.words(gray)
+    ocr.known = (gray.shape[:2], words)
+    try:
+        ruled = _guarded(ctx, "pdfplumber", number, _ruled_from_image, ctx, gray, words, number)
+    except LibraryCrashed as exc:
+        ctx.warn(f"{exc}; reading the page with img2table instead")
+        ruled = []
+    if ruled:
+        return ruled
+    _, Img2TableImage, _, _ = _img2table()
     buf = io.BytesIO()
     cleaned.save(buf, "PNG")
     ocr.last = None
-    # Tables were detected on the cleaned page, so OCR reads that same page (coordinates match).
+    # Tables were detected on the cleaned page, so the words read from it fit (coordinates match).
     extracted = Img2TableImage(src=buf.getvalue()).extract_tables(ocr=ocr, **_extract_kwargs(ctx))
-    words = (ocr.last.records.get(0, []) if ocr.last is not None else [])
     return [_recognized(table, number, k, words, "ocr") for k, table in enumerate(extracted, start=1)]
+
+
+def _ruled_from_image(ctx: ConversionContext, gray, words: list[dict], number: int) -> list[RecognizedTable]:
+    import cv2
+
+    from ._table_grid import tables_from_rules
+    from ._table_image import ruled_tables
+
+    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    minimum = ctx.options["min_confidence"]
+    grid_words = [{"x0": w["x1"], "x1": w["x2"], "top": w["y1"], "bottom": w["y2"], "text": w["value"],
+                   "conf": w["confidence"]} for w in words if w["value"] and w["confidence"] >= minimum]
+    found = []
+    for k, table in enumerate(tables_from_rules(ruled_tables(gray, text_height(ink)), grid_words), start=1):
+        spans = [{"row": r, "column": c, "rowspan": h, "colspan": w, "text": table.rows[r][c]}
+                 for r, c, h, w in table.spans]
+        bbox = tuple(int(round(v)) for v in table.bbox)
+        found.append(RecognizedTable(number, k, table.rows, table.confidence, spans, None, bbox, "ocr"))
+    return found
 
 
 def _pdf_text_pages(ctx: ConversionContext) -> set[int]:

@@ -1,0 +1,271 @@
+"""Tables from words and ruling lines, whatever they were read from (a PDF's text, OCR of an image).
+
+Ruled tables ("lattice") come as pdfplumber ``Table`` objects: cells found
+where the page's rules intersect (rules drawn in the PDF, or ruling lines
+found in the image). Rules are often partial (only around the header, or
+only between groups of rows, or stopping short of the row labels): when a
+ruled cell holds what are plainly several rows or several columns of text,
+or text continues the table beyond its rules, the grid is rebuilt from how
+the words line up (text lines make rows, vertical gaps that no text line
+crosses make columns, the rules stay boundaries).
+
+A word is a dict with ``x0``, ``x1``, ``top``, ``bottom``, ``text`` and
+optionally ``conf`` (0–100), in any one unit (PDF points or pixels).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+import numpy
+
+
+@dataclass
+class GridTable:
+    """Rows of cell texts and confidences, merged-cell spans (row, column, rowspan, colspan), the box."""
+
+    rows: list[list[str]]
+    bbox: tuple[float, float, float, float]
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)
+    method: str = "lattice"
+    confidence: list[list[float | None]] = field(default_factory=list)
+
+
+def tables_from_rules(ruled, words) -> list[GridTable]:
+    """Each ruled table (pdfplumber ``Table``) filled with ``words``; partial rules completed from the text."""
+    found: list[GridTable] = []
+    for table in ruled:
+        inside = [w for w in words if _centre_in(w, table.bbox)]
+        if len(inside) < 2:
+            continue
+        others = [t.bbox for t in ruled if t is not table]
+        grown = grow_to_aligned_text(table.bbox, [w for w in words if not any(_centre_in(w, b) for b in others)])
+        if any(_overlap(grown, t.bbox) for t in found):
+            grown = tuple(table.bbox)
+        xs = sorted({round(c[0], 1) for c in table.cells} | {round(c[2], 1) for c in table.cells})
+        ys = sorted({round(c[1], 1) for c in table.cells} | {round(c[3], 1) for c in table.cells})
+        if grown != tuple(table.bbox):
+            inside = [w for w in words if _centre_in(w, grown)]
+            result = _from_word_cells(text_grid(inside, grown, xs, ys), grown, "lattice+text")
+        elif _needs_text_grid(table, inside):
+            result = _from_word_cells(text_grid(inside, table.bbox, xs, ys), table.bbox, "lattice+text")
+        else:
+            result = _lattice(table, inside)
+        _drop_empty(result)
+        if len(result.rows) >= 2 and len(result.rows[0]) >= 2:
+            found.append(result)
+    return found
+
+
+def _join(words) -> str:
+    return " ".join(w["text"] for line in _lines(words) for w in line).strip()
+
+
+def _confidence(words) -> float | None:
+    values = [w["conf"] for w in words if w.get("conf") is not None]
+    return round(statistics.fmean(values), 1) if values else None
+
+
+def _from_word_cells(cells, bbox, method) -> GridTable:
+    rows = [[_join(cell) for cell in row] for row in cells]
+    confidence = [[_confidence(cell) if cell else None for cell in row] for row in cells]
+    return GridTable(rows, tuple(bbox), method=method, confidence=confidence)
+
+
+def grow_to_aligned_text(bbox, words) -> tuple[float, float, float, float]:
+    """``bbox`` widened to the text that continues the ruled table's rows and columns beyond its rules.
+
+    Rules often stop short: the row labels on the left, a last column, or a
+    header or total line outside the box. Sideways, words on the table's text
+    lines within a few text heights are taken in; above and below, a line
+    that lies within the box's width and has column-like gaps (so not a
+    title or a paragraph) close to the box.
+    """
+    if not words:
+        return tuple(bbox)
+    height = statistics.median(w["bottom"] - w["top"] for w in words)
+    x0, y0, x1, y1 = bbox
+    lines = _lines(words)
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            centre = statistics.fmean((w["top"] + w["bottom"]) / 2 for w in line)
+            if y0 <= centre <= y1:
+                for w in line:  # sideways, chained word to word along the line
+                    if w["x1"] < x0 and x0 - w["x1"] <= 3 * height and w["x0"] < x0:
+                        x0, changed = w["x0"] - 0.5, True
+                    elif w["x0"] > x1 and w["x0"] - x1 <= 3 * height:
+                        x1, changed = w["x1"] + 0.5, True
+                for w in reversed(line):
+                    if w["x1"] < x0 and x0 - w["x1"] <= 3 * height:
+                        x0, changed = w["x0"] - 0.5, True
+            else:
+                top, bottom = min(w["top"] for w in line), max(w["bottom"] for w in line)
+                near = (0 <= y0 - bottom <= 1.2 * height) or (0 <= top - y1 <= 1.2 * height)
+                within = min(w["x0"] for w in line) >= x0 - 1 and max(w["x1"] for w in line) <= x1 + 1
+                gaps = sum(1 for a, b in zip(line, line[1:]) if b["x0"] - a["x1"] > 1.5 * height)
+                if near and within and gaps >= 1:
+                    y0, y1, changed = min(y0, top - 0.5), max(y1, bottom + 0.5), True
+    return (x0, y0, x1, y1)
+
+
+def _overlap(a, b) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1
+
+
+def _centre_in(word, bbox) -> bool:
+    x, y = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+    return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
+
+
+def _lattice(table, words) -> GridTable:
+    """The ruled cells, each with the words whose centre it holds; a merged cell repeated where it covers."""
+    grid = []
+    for row in table.rows:
+        grid.append([None if cell is None else [w for w in words if _centre_in(w, cell)] for cell in row.cells])
+    spans = []
+    for r, row in enumerate(grid):
+        for c, cell in enumerate(row):
+            if cell is None:
+                continue
+            width = 1
+            while c + width < len(row) and row[c + width] is None:
+                width += 1
+            height = 1
+            while r + height < len(grid) and all(
+                    c + k < len(grid[r + height]) and grid[r + height][c + k] is None for k in range(width)):
+                height += 1
+            if width > 1 or height > 1:
+                spans.append((r, c, height, width))
+    for r, c, height, width in spans:
+        for dr in range(height):
+            for dc in range(width):
+                grid[r + dr][c + dc] = grid[r][c]
+    result = _from_word_cells([[cell or [] for cell in row] for row in grid], table.bbox, "lattice")
+    result.spans = spans
+    return result
+
+
+def _lines(words) -> list[list[dict]]:
+    """Words grouped into text lines (top to bottom), each line left to right."""
+    if not words:
+        return []
+    height = statistics.median(w["bottom"] - w["top"] for w in words)
+    lines: list[list[dict]] = []
+    for word in sorted(words, key=lambda w: (w["top"] + w["bottom"]) / 2):
+        centre = (word["top"] + word["bottom"]) / 2
+        if lines:
+            last = lines[-1]
+            last_centre = statistics.fmean((w["top"] + w["bottom"]) / 2 for w in last)
+            if abs(centre - last_centre) <= 0.5 * height:
+                last.append(word)
+                continue
+        lines.append([word])
+    return [sorted(line, key=lambda w: w["x0"]) for line in lines]
+
+
+def _needs_text_grid(table, words) -> bool:
+    """Whether ruled cells hold several rows (several lines in two cells of a row, its first cell
+    included: wrapped header text is not rows) or several columns (a wide gap inside a line)."""
+    height = statistics.median(w["bottom"] - w["top"] for w in words)
+    for row in table.rows:
+        multi = 0
+        for cell in row.cells:
+            if cell is None:
+                continue
+            cell_lines = _lines([w for w in words if _centre_in(w, cell)])
+            multi += len(cell_lines) >= 2
+            for line in cell_lines:  # a wide gap inside one line of a cell: columns with no rule between
+                if any(b["x0"] - a["x1"] > 2.0 * height for a, b in zip(line, line[1:])):
+                    return True
+        first = next((cell for cell in row.cells if cell is not None), None)
+        first_lines = _lines([w for w in words if _centre_in(w, first)]) if first is not None else []
+        if multi >= 2 and len(first_lines) >= 2:  # row labels too: rows without rules between them
+            return True
+    return False
+
+
+def text_grid(words, bbox, rule_xs=(), rule_ys=(), min_gap: float | None = None) -> list[list[list[dict]]]:
+    """Rows of cells (the words in each) inside ``bbox`` from the words' layout.
+
+    Rows are text lines; a line whose first column is empty and that fills
+    fewer columns than the line above continues that line's cells (wrapped
+    text) when no rule lies between them. Columns are split at vertical rules
+    and at gaps at least ``min_gap`` wide (default: the text height) that
+    (almost) no text line crosses.
+    """
+    lines = _lines(words)
+    if not lines:
+        return []
+    height = statistics.median(w["bottom"] - w["top"] for w in words)
+    min_gap = height if min_gap is None else min_gap
+    x0, x1 = bbox[0], bbox[2]
+    step = 0.25
+    n = int((x1 - x0) / step) + 2
+    cover = numpy.zeros(n, dtype=numpy.int32)
+    for line in lines:
+        hit = numpy.zeros(n, dtype=bool)
+        for w in line:
+            hit[max(0, int((w["x0"] - x0) / step)):min(n, int((w["x1"] - x0) / step) + 1)] = True
+        cover += hit
+    cover = cover.tolist()
+    allowed = int(len(lines) * 0.05)
+    seps = [x for x in rule_xs if x0 + 1 < x < x1 - 1]
+    i = 0
+    while i < n:
+        if cover[i] <= allowed:
+            j = i
+            while j < n and cover[j] <= allowed:
+                j += 1
+            left, right = x0 + i * step, x0 + j * step
+            if (right - left) >= min_gap and i > 0 and j < n:
+                seps.append((left + right) / 2)
+            i = j
+        else:
+            i += 1
+    seps = sorted(seps)
+    bounds = [x0] + [s for k, s in enumerate(seps) if k == 0 or s - seps[k - 1] > min_gap / 2] + [x1]
+    n_cols = len(bounds) - 1
+
+    def column(word):
+        centre = (word["x0"] + word["x1"]) / 2
+        left = max(0, next((k for k in range(n_cols) if bounds[k] <= word["x0"] + 0.5 < bounds[k + 1]), 0))
+        mid = next((k for k in range(n_cols) if bounds[k] <= centre < bounds[k + 1]), n_cols - 1)
+        return min(left, mid)
+
+    rows: list[list[list[dict]]] = []
+    last_bottom = None
+    for line in lines:
+        cells: list[list[dict]] = [[] for _ in range(n_cols)]
+        for w in line:
+            cells[column(w)].append(w)
+        top = min(w["top"] for w in line)
+        ruled_between = last_bottom is not None and any(last_bottom - 1 <= y <= top + 1 for y in rule_ys)
+        filled = sum(1 for cell in cells if cell)
+        if (rows and not cells[0] and not ruled_between and filled < sum(1 for cell in rows[-1] if cell)
+                and all(not cell or rows[-1][k] for k, cell in enumerate(cells))):
+            rows[-1] = [a + b for a, b in zip(rows[-1], cells)]
+        else:
+            rows.append(cells)
+        last_bottom = max(w["bottom"] for w in line)
+    return rows
+
+
+def _drop_empty(table: GridTable) -> None:
+    """Remove empty rows and columns, keeping the merged-cell spans on the cells they cover."""
+    rows = table.rows
+    keep_rows = [r for r, row in enumerate(rows) if any(row)]
+    keep_cols = [c for c in range(len(rows[0]) if rows else 0) if any(rows[r][c] for r in keep_rows)]
+    new_row = {r: k for k, r in enumerate(keep_rows)}
+    new_col = {c: k for k, c in enumerate(keep_cols)}
+    spans = []
+    for r, c, height, width in table.spans:
+        rs = [new_row[x] for x in range(r, r + height) if x in new_row]
+        cs = [new_col[x] for x in range(c, c + width) if x in new_col]
+        if rs and cs and (len(rs) > 1 or len(cs) > 1):
+            spans.append((rs[0], cs[0], len(rs), len(cs)))
+    table.rows = [[rows[r][c] for c in keep_cols] for r in keep_rows]
+    table.confidence = [[table.confidence[r][c] for c in keep_cols] for r in keep_rows]
+    table.spans = spans
