@@ -128,7 +128,10 @@ def _number(rng, style: str) -> str:
 
 def case_cells(rng, n_rows: int, n_cols: int, style: str, merged_header: bool) -> tuple[list[list[str]], tuple]:
     """Cell texts: a header (optionally a group row spanning column pairs), city names, numbers."""
-    header = ["City"] + [f"Q{c}" if not merged_header else f"{2020 + c}" for c in range(1, n_cols)]
+    labels = rng.choice([[f"Q{c}" for c in range(1, 9)], [f"{2016 + c}" for c in range(1, 9)],
+                         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug"],
+                         ["North", "South", "East", "West", "Centre", "Islands", "Coast", "Inland"]])
+    header = ["City"] + (labels[: n_cols - 1] if not merged_header else [f"{2020 + c}" for c in range(1, n_cols)])
     body = [[_CITIES[r % len(_CITIES)]] + [_number(rng, style) for _ in range(n_cols - 1)] for r in range(n_rows)]
     if not merged_header:
         return [header] + body, ()

@@ -27,7 +27,7 @@ def test_tightly_cropped_large_text_keeps_its_strokes(provider):
     assert read_cells(provider, image) == POPULATION
 
 
-@pytest.mark.parametrize("ruling", ["full"])
+@pytest.mark.parametrize("ruling", ["full", "partial", "none"])
 def test_large_text_in_every_ruling_style(provider, ruling):
     import random
 

@@ -269,3 +269,71 @@ def _drop_empty(table: GridTable) -> None:
     table.rows = [[rows[r][c] for c in keep_cols] for r in keep_rows]
     table.confidence = [[table.confidence[r][c] for c in keep_cols] for r in keep_rows]
     table.spans = spans
+
+
+def _segments(line, height: float) -> list[list[dict]]:
+    """A text line split where the gap between words is wider than the text height (column gaps)."""
+    parts = [[line[0]]]
+    for a, b in zip(line, line[1:]):
+        if b["x0"] - a["x1"] > height:
+            parts.append([b])
+        else:
+            parts[-1].append(b)
+    return parts
+
+
+def stream_tables(words) -> list[GridTable]:
+    """Tables without rules: runs of text lines split into aligned segments, gridded by :func:`text_grid`.
+
+    A line belongs to a table when it has column gaps (wider than the text
+    height); a run of such lines (a single-segment line such as a group
+    label or wrapped cell may sit inside) is a table when its segments are
+    short, like cells, not like the lines of a two-column page layout.
+    """
+    lines = _lines(words)
+    if not lines:
+        return []
+    height = statistics.median(w["bottom"] - w["top"] for w in words)
+    info = []
+    for line in lines:
+        segments = _segments(line, height)
+        info.append((line, len(segments), statistics.median(len(_join(s)) for s in segments)))
+    blocks, current, gap_lines = [], [], 0
+    last_bottom = None
+    for line, n_segments, _ in info:
+        top = min(w["top"] for w in line)
+        far = last_bottom is not None and top - last_bottom > 2.5 * height
+        if n_segments >= 2 and not far:
+            current.append(line)
+            gap_lines = 0
+        elif n_segments >= 2:
+            blocks.append(current)
+            current, gap_lines = [line], 0
+        elif current and gap_lines < 2 and not far:
+            current.append(line)
+            gap_lines += 1
+        else:
+            blocks.append(current)
+            current, gap_lines = [], 0
+        last_bottom = max(w["bottom"] for w in line)
+    blocks.append(current)
+    found = []
+    by_line = {id(line): (n, size) for line, n, size in info}
+    for block in blocks:
+        while block and by_line[id(block[-1])][0] < 2:  # trailing single-segment lines are text after the table
+            block = block[:-1]
+        tabular = [by_line[id(line)] for line in block if by_line[id(line)][0] >= 2]
+        if len(tabular) < 3:
+            continue
+        if max(n for n, _ in tabular) < 3 and statistics.median(size for _, size in tabular) > 25:
+            continue  # two columns of running text, not a table
+        block_words = [w for line in block for w in line]
+        bbox = (min(w["x0"] for w in block_words) - 0.5, min(w["top"] for w in block_words) - 0.5,
+                max(w["x1"] for w in block_words) + 0.5, max(w["bottom"] for w in block_words) + 0.5)
+        bbox = grow_to_aligned_text(bbox, words)
+        inside = [w for w in words if _centre_in(w, bbox)]
+        result = _from_word_cells(text_grid(inside, bbox), bbox, "stream")
+        _drop_empty(result)
+        if len(result.rows) >= 2 and result.rows and len(result.rows[0]) >= 2:
+            found.append(result)
+    return found

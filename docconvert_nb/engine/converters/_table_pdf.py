@@ -2,19 +2,20 @@
 
 pdfplumber (MIT, https://github.com/jsvine/pdfplumber) finds the cells where
 the page's lines and rectangles intersect; :mod:`._table_grid` fills them
-with the page's words and completes partial rules from the text layout.
+with the page's words and completes partial rules from the text layout; a
+page without ruled tables is read for tables from its text alignment alone.
 Cell text is the PDF's own text, exact.
 """
 
 from __future__ import annotations
 
-from ._table_grid import GridTable, tables_from_rules
+from ._table_grid import GridTable, stream_tables, tables_from_rules
 
 LATTICE = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "snap_tolerance": 3,
            "join_tolerance": 3, "intersection_tolerance": 3}
 
 
 def page_tables(page) -> list[GridTable]:
-    """Each ruled table of a pdfplumber page (empty when the page has no ruled table)."""
+    """The ruled tables of a pdfplumber page; when it has none, its tables without rules."""
     words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False, use_text_flow=False)
-    return tables_from_rules(page.find_tables(LATTICE), words)
+    return tables_from_rules(page.find_tables(LATTICE), words) or stream_tables(words)

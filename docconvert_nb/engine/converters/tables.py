@@ -1,8 +1,9 @@
 """Table recognition: table images and PDF pages → CSV (one per table), XLSX (one sheet per table), JSON cells.
 
-On a PDF page with its own text, ruled tables come from the page's lines and
+On a PDF page with its own text, tables come from the page's lines and
 characters through pdfplumber (partial rules completed from how the words
-line up), other tables from img2table's reading of the text layer; a page
+line up, unruled tables from word alignment), else from img2table's reading
+of the text layer; a page
 where a library crashes falls back to the next reader, at last to OCR of the
 rendered page. Images (and PDF pages without text) go through img2table for
 the table structure and Tesseract for the words, run through the engine's
@@ -36,7 +37,9 @@ PASSWORD = Option("password", str, None, "password of an encrypted PDF")
 BORDERLESS = Option("borderless", bool, True, "also look for tables without ruling lines")
 IMPLICIT_ROWS = Option("implicit_rows", bool, False, "split ruled cells into rows where the text has line gaps")
 IMPLICIT_COLUMNS = Option("implicit_columns", bool, False, "split ruled cells into columns where the text has gaps")
-MIN_CONFIDENCE = Option("min_confidence", int, 50, "ignore OCR words below this confidence (0–99)")
+MIN_CONFIDENCE = Option("min_confidence", int, 0,
+                        "ignore OCR words below this confidence (0–99; Tesseract rates correct numbers such as "
+                        "'3.135,16' as low as 20, so the default keeps every word and reports cell confidence)")
 PDF_TEXT = Option("pdf_text", (bool, str), "auto",
                   "read a PDF page's own text instead of OCR: True, False, or 'auto' (when the page has text)",
                   choices=(True, False, "auto"))
@@ -271,7 +274,7 @@ def _extract_kwargs(ctx: ConversionContext) -> dict:
         "implicit_rows": ctx.options["implicit_rows"],
         "implicit_columns": ctx.options["implicit_columns"],
         "borderless_tables": ctx.options["borderless"],
-        "min_confidence": ctx.options["min_confidence"],
+        "min_confidence": max(1, ctx.options["min_confidence"]),  # img2table wants a positive int
     }
 
 
@@ -300,18 +303,26 @@ def _tables_from_image(ctx: ConversionContext, image, number: int, ocr) -> list[
     return [_recognized(table, number, k, words, "ocr") for k, table in enumerate(extracted, start=1)]
 
 
+def _speck(word: dict) -> bool:
+    """Punctuation read with low confidence from a speck of noise or a remnant of a rule."""
+    return word["confidence"] < 40 and not any(ch.isalnum() for ch in word["value"])
+
+
 def _ruled_from_image(ctx: ConversionContext, gray, words: list[dict], number: int) -> list[RecognizedTable]:
+    """Tables from the page's ruling lines and words; when it has no ruled table, from word alignment."""
     import cv2
 
-    from ._table_grid import tables_from_rules
+    from ._table_grid import stream_tables, tables_from_rules
     from ._table_image import ruled_tables
 
     ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
     minimum = ctx.options["min_confidence"]
     grid_words = [{"x0": w["x1"], "x1": w["x2"], "top": w["y1"], "bottom": w["y2"], "text": w["value"],
-                   "conf": w["confidence"]} for w in words if w["value"] and w["confidence"] >= minimum]
+                   "conf": w["confidence"]} for w in words
+                  if w["value"] and w["confidence"] >= minimum and not _speck(w)]
+    grids = tables_from_rules(ruled_tables(gray, text_height(ink)), grid_words) or stream_tables(grid_words)
     found = []
-    for k, table in enumerate(tables_from_rules(ruled_tables(gray, text_height(ink)), grid_words), start=1):
+    for k, table in enumerate(grids, start=1):
         spans = [{"row": r, "column": c, "rowspan": h, "colspan": w, "text": table.rows[r][c]}
                  for r, c, h, w in table.spans]
         bbox = tuple(int(round(v)) for v in table.bbox)
@@ -376,7 +387,7 @@ def _lazy_pages(ctx: ConversionContext, dpi: float):
 
 
 class _PdfText:
-    """Tables from a PDF page's own text: ruled tables with pdfplumber, others with img2table.
+    """Tables from a PDF page's own text with pdfplumber's geometry; img2table when that finds none.
 
     A library that crashes on a page is skipped with a warning; when both
     fail, :meth:`tables` returns None and the page is OCR'd instead.
