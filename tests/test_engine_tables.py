@@ -153,3 +153,25 @@ def test_unknown_option_lists_the_valid_ones(provider):
     with pytest.raises(dc.InvalidOptions) as info:
         dc.recognize_tables(samples.table_image(CITIES.values.tolist()), provider=provider, borderles=True)
     assert "borderless" in str(info.value) and "min_confidence" in str(info.value)
+
+
+@pytest.mark.slow
+def test_digital_pdf_without_rules_reads_the_columns_from_the_text(provider):
+    """A borderless DOCX table (no style) turned into PDF: no rules, columns from the words' alignment."""
+    import docx
+
+    rows = [["Region", "2023", "2024", "Change"], ["North", "1,234.50", "1,300.00", "(65.50)"],
+            ["South", "980.00", "1,020.25", "40.25"], ["West coast", "12.00", "8.75", "(3.25)"]]
+    document = docx.Document()
+    document.add_paragraph("Sales by region, in thousands of euros. The figures below are provisional.")
+    table = document.add_table(rows=len(rows), cols=4)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("Source: regional offices. Negative changes are shown in parentheses.")
+    buf = io.BytesIO()
+    document.save(buf)
+    pdf = dc.convert(buf.getvalue(), to="pdf", provider=provider, name="t.docx").wait(timeout=120).outputs[0].read()
+    (out,) = recognize(provider, pdf).outputs
+    assert csv_frame(out).values.tolist() == rows
+    assert out.metadata["text_source"] == "pdf"
