@@ -168,7 +168,7 @@ def text_height(ink) -> int:
     return int(np.percentile(heights[glyph], 90))
 
 
-def remove_ruling(gray):
+def remove_ruling(gray, height: int | None = None):
     """White out long horizontal and vertical lines: Tesseract misreads text boxed in by rules.
 
     A run of ink counts as a rule when it is longer than twice the text
@@ -179,7 +179,7 @@ def remove_ruling(gray):
     import numpy as np
 
     ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-    length = max(25, 2 * text_height(ink) + 1)
+    length = max(25, 2 * (text_height(ink) if height is None else height) + 1)
     horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
     rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
@@ -194,7 +194,7 @@ OCR_TEXT_HEIGHT = (22, 60)
 MAX_OCR_PIXELS = 16_000_000
 
 
-def ocr_scale(gray) -> float:
+def ocr_scale(gray, height: int | None = None) -> float:
     """Factor bringing the page's text into :data:`OCR_TEXT_HEIGHT` (1.0 when it is already there).
 
     Tesseract drops or misreads text much smaller than ~20 px (small print,
@@ -202,8 +202,8 @@ def ocr_scale(gray) -> float:
     """
     import cv2
 
-    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-    height = text_height(ink)
+    if height is None:
+        height = text_height(cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1])
     low, high = OCR_TEXT_HEIGHT
     if not height or low <= height <= high:
         return 1.0
@@ -227,6 +227,7 @@ def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None,
         def __init__(self):
             self.last = None
             self.known = None  # (shape, words) of the page already OCR'd: img2table reuses them
+            self.text_height = 0
             self.dpi = dpi
             self._count = 0
 
@@ -235,8 +236,10 @@ def EngineTesseract(ctx: ConversionContext, lang: str, dpi: float | None = None,
 
             self._count += 1
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-            cleaned = remove_ruling(gray)
-            scale = ocr_scale(cleaned)
+            height = text_height(cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1])
+            self.text_height = height
+            cleaned = remove_ruling(gray, height)
+            scale = ocr_scale(cleaned, height)
             if scale != 1.0:
                 cleaned = cv2.resize(cleaned, None, fx=scale, fy=scale,
                                      interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
@@ -288,7 +291,7 @@ def _tables_from_image(ctx: ConversionContext, image, number: int, ocr) -> list[
     words = ocr.words(gray)
     ocr.known = (gray.shape[:2], words)
     try:
-        ruled = _guarded(ctx, "pdfplumber", number, _ruled_from_image, ctx, gray, words, number)
+        ruled = _guarded(ctx, "pdfplumber", number, _ruled_from_image, ctx, gray, words, number, ocr.text_height)
     except LibraryCrashed as exc:
         ctx.warn(f"{exc}; reading the page with img2table instead")
         ruled = []
@@ -308,19 +311,17 @@ def _speck(word: dict) -> bool:
     return word["confidence"] < 40 and not any(ch.isalnum() for ch in word["value"])
 
 
-def _ruled_from_image(ctx: ConversionContext, gray, words: list[dict], number: int) -> list[RecognizedTable]:
+def _ruled_from_image(ctx: ConversionContext, gray, words: list[dict], number: int,
+                      height: int) -> list[RecognizedTable]:
     """Tables from the page's ruling lines and words; when it has no ruled table, from word alignment."""
-    import cv2
-
     from ._table_grid import stream_tables, tables_from_rules
     from ._table_image import ruled_tables
 
-    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
     minimum = ctx.options["min_confidence"]
     grid_words = [{"x0": w["x1"], "x1": w["x2"], "top": w["y1"], "bottom": w["y2"], "text": w["value"],
                    "conf": w["confidence"]} for w in words
                   if w["value"] and w["confidence"] >= minimum and not _speck(w)]
-    grids = tables_from_rules(ruled_tables(gray, text_height(ink)), grid_words) or stream_tables(grid_words)
+    grids = tables_from_rules(ruled_tables(gray, height), grid_words) or stream_tables(grid_words)
     found = []
     for k, table in enumerate(grids, start=1):
         spans = [{"row": r, "column": c, "rowspan": h, "colspan": w, "text": table.rows[r][c]}
