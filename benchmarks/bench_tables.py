@@ -10,8 +10,10 @@ Two parts, both print one line per tool and a JSON summary:
   scored by its own ``score_icdar.py --mode csvdir``: PDF path against camelot (lattice, then stream
   when lattice finds nothing), image path (200 dpi renders) against img2table + Tesseract.
 
-Pages are processed by ``--workers`` processes (default 2), the tools interleaved page by page so
-that the load of a shared machine hits all of them alike; s/page is wall time / pages.
+Pages are processed by ``--workers`` processes (default 2), the tools alternating batch by batch
+so that the load of a shared machine hits all of them alike; s/page is wall time / pages, and
+cpu s/page the CPU time (with Tesseract's) of one page, which the machine's other load hardly moves:
+on an idle machine with 2 workers a page takes about cpu s/page / 2.
 
 Usage::
 
@@ -71,14 +73,20 @@ def img2table_tables(path: str) -> list[list[list[str]]]:
 TOOLS = {"ours": ours, "camelot": camelot_tables, "img2table": img2table_tables}
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (Tesseract runs), user + system."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _timed(tool: str, path: str):
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     try:
         tables, error = TOOLS[tool](path), None
     except Exception as exc:  # a peer crashing on a page scores as nothing found
         tables, error = [], f"{type(exc).__name__}: {exc}"[:160]
-    return tables, time.perf_counter() - start, error
+    return tables, time.perf_counter() - start, error, _cpu() - cpu
 
 
 def run_interleaved(jobs: list[tuple[str, str]], workers: int) -> tuple[list, dict[str, float]]:
@@ -105,6 +113,12 @@ def run_interleaved(jobs: list[tuple[str, str]], workers: int) -> tuple[list, di
                     results[i] = result
                 wall[tool] = wall.get(tool, 0.0) + time.perf_counter() - start
     return results, wall
+
+
+def _cpu_per_job(results, jobs, tool: str) -> float:
+    """Mean CPU seconds of ``tool``'s jobs: unlike wall time, hardly moved by the other load of the machine."""
+    spent = [result[3] for result, (name, _) in zip(results, jobs) if name == tool]
+    return round(sum(spent) / max(1, len(spent)), 2)
 
 
 def _warm(_):
@@ -139,7 +153,7 @@ def robustness(args) -> dict:
             exact_tables = exact_cells = total_cells = tp = pred = expected = 0
             failures = []
             for case, path in zip(cases, paths):
-                tables, _secs, error = results[jobs.index((tool, path))]
+                tables, _secs, error, _cpu_secs = results[jobs.index((tool, path))]
                 got = max(tables, key=lambda t: len(t) * max(map(len, t), default=0)) if tables else []
                 got = [[cell.strip() for cell in row] for row in got]
                 exact = got == case.cells
@@ -156,7 +170,8 @@ def robustness(args) -> dict:
             summary[tool] = {"tables": len(cases), "table_exact": round(exact_tables / len(cases), 3),
                              "cell_exact": round(exact_cells / total_cells, 3),
                              "adjacency_f1": round(2 * p * r / (p + r) if p + r else 0.0, 3),
-                             "seconds_per_table": round(wall[tool] / len(cases), 2)}
+                             "seconds_per_table": round(wall[tool] / len(cases), 2),
+                             "cpu_seconds_per_table": _cpu_per_job(results, jobs, tool)}
             print(f"{tool:10s} " + "  ".join(f"{k}={v}" for k, v in summary[tool].items()))
             if args.verbose:
                 for name in failures:
@@ -205,7 +220,7 @@ def icdar(args) -> dict:
             pred_dir.mkdir()
             errors = 0
             for (doc, page), path in zip(keys, inputs):
-                tables, _secs, error = results[jobs.index((tool, path))]
+                tables, _secs, error, _cpu_secs = results[jobs.index((tool, path))]
                 errors += error is not None
                 if error and args.verbose:
                     print(f"   {tool} {doc} p{page}: {error}")
@@ -213,11 +228,14 @@ def icdar(args) -> dict:
                     with open(pred_dir / f"{doc}-p{page}-{n}.csv", "w", newline="", encoding="utf-8") as fh:
                         csv.writer(fh).writerows(table)
             command = [sys.executable, str(DEV_SET / "score_icdar.py"), "--mode", "csvdir", "--pred", str(pred_dir)]
+            if args.save:  # per-page counts, to see which pages lose relations
+                command += ["--json", str(Path(args.save) / f"icdar-{args.mode}-{tool}.json")]
             if args.limit:
                 command += ["--limit", str(args.limit)]
             scored = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
             summary[tool] = {"precision": scored["precision"], "recall": scored["recall"], "f1": scored["f1"],
-                             "seconds_per_page": round(wall[tool] / len(keys), 2), "crashed_pages": errors,
+                             "seconds_per_page": round(wall[tool] / len(keys), 2),
+                             "cpu_seconds_per_page": _cpu_per_job(results, jobs, tool), "crashed_pages": errors,
                              "workers": args.workers}
             print(f"{args.mode} {tool:10s} " + "  ".join(f"{k}={v}" for k, v in summary[tool].items()))
     return summary
@@ -231,6 +249,7 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tools", default="ours,camelot,img2table")
     parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument("--save", help="folder for the scorer's per-page JSON (icdar part)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DOCCONVERT_NB_HOME", tempfile.mkdtemp(prefix="bench-tables-"))
     summary = robustness(args) if args.part == "robustness" else icdar(args)
