@@ -9,6 +9,8 @@ turns them into cells, so images and PDFs share one table model.
 
 from __future__ import annotations
 
+from ._table_pdf import MAX_EDGES
+
 
 def rule_masks(gray, text_height: int):
     """(horizontal, vertical) binary masks of the rules in a grayscale page."""
@@ -45,7 +47,7 @@ def ruled_tables(gray, text_height: int) -> list:
     horizontal, vertical = rule_masks(gray, text_height)
     thickest = max(3, text_height // 2)  # thicker bars are shading or bold blocks, not rules
     edges = _edges(horizontal, "h", thickest) + _edges(vertical, "v", thickest)
-    if not edges:
+    if not edges or len(edges) > MAX_EDGES:
         return []
     tolerance = max(3, text_height // 4)
     edges = merge_edges(edges, tolerance, tolerance, tolerance, tolerance)

@@ -15,7 +15,13 @@ LATTICE = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "snap_t
            "join_tolerance": 3, "intersection_tolerance": 3}
 
 
+#: More ruling edges than this make a drawing (a chart, a map, hatching), not a table: pdfplumber's
+#: cell search grows with the square of their intersections (seconds for a few thousand).
+MAX_EDGES = 1500
+
+
 def page_tables(page) -> list[GridTable]:
     """The ruled tables of a pdfplumber page; when it has none, its tables without rules."""
     words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False, use_text_flow=False)
-    return tables_from_rules(page.find_tables(LATTICE), words) or stream_tables(words)
+    ruled = page.find_tables(LATTICE) if len(page.edges) <= MAX_EDGES else []
+    return tables_from_rules(ruled, words) or stream_tables(words)
