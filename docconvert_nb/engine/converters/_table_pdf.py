@@ -15,9 +15,10 @@ LATTICE = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "snap_t
            "join_tolerance": 3, "intersection_tolerance": 3}
 
 
-#: More ruling edges than this make a drawing (a chart, a map, hatching), not a table: pdfplumber's
-#: cell search grows with the square of their intersections (seconds for a few thousand).
-MAX_EDGES = 1500
+#: Safety bound on the ruling edges of one page: pdfplumber's cell search grows with the square of
+#: their intersections. Ruled tables have a few thousand (each cell's box counts four); beyond this
+#: the page is a drawing (a map, hatching, a fuzzed file) and is read as text alignment only.
+MAX_EDGES = 20000
 
 
 def page_tables(page) -> list[GridTable]:
