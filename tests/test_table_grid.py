@@ -69,3 +69,11 @@ def test_rules_that_stop_short_of_the_row_labels_are_extended():
     words = [word("2023", 110, 5), word("2024", 210, 5), word("Faro", 70, 25), word("12", 110, 25), word("7", 210, 25)]
     grown = grow_to_aligned_text(box, words)
     assert grown[0] < 70 and grown[1:] == box[1:]
+
+
+def test_a_group_header_over_unruled_columns_is_a_merged_cell():
+    words = layout([["", "Sales 2023 and 2024", "", "Costs"], ["City", "2023", "2024", "2024"],
+                    ["Faro", "12", "7", "3"], ["Braga", "40", "38", "9"]], [40, 160, 260, 360])
+    (table,) = stream_tables(words)
+    assert table.rows[0] == ["", "Sales 2023 and 2024", "Sales 2023 and 2024", "Costs"]
+    assert table.spans == [(0, 1, 1, 2)]

@@ -47,9 +47,9 @@ def tables_from_rules(ruled, words) -> list[GridTable]:
         ys = sorted({round(c[1], 1) for c in table.cells} | {round(c[3], 1) for c in table.cells})
         if grown != tuple(table.bbox):
             inside = [w for w in words if _centre_in(w, grown)]
-            result = _from_word_cells(text_grid(inside, grown, xs, ys), grown, "lattice+text")
+            result = _from_word_cells(*text_grid(inside, grown, xs, ys), grown, "lattice+text")
         elif _needs_text_grid(table, inside):
-            result = _from_word_cells(text_grid(inside, table.bbox, xs, ys), table.bbox, "lattice+text")
+            result = _from_word_cells(*text_grid(inside, table.bbox, xs, ys), table.bbox, "lattice+text")
         else:
             result = _lattice(table, inside)
         _drop_empty(result)
@@ -67,10 +67,15 @@ def _confidence(words) -> float | None:
     return round(statistics.fmean(values), 1) if values else None
 
 
-def _from_word_cells(cells, bbox, method) -> GridTable:
+def _from_word_cells(cells, spans, bbox, method) -> GridTable:
+    """Texts and confidences of cells of words; a merged cell's text repeated where it covers."""
     rows = [[_join(cell) for cell in row] for row in cells]
     confidence = [[_confidence(cell) if cell else None for cell in row] for row in cells]
-    return GridTable(rows, tuple(bbox), method=method, confidence=confidence)
+    for r, c, height, width in spans:
+        for dr in range(height):
+            for dc in range(width):
+                rows[r + dr][c + dc], confidence[r + dr][c + dc] = rows[r][c], confidence[r][c]
+    return GridTable(rows, tuple(bbox), list(spans), method=method, confidence=confidence)
 
 
 def grow_to_aligned_text(bbox, words) -> tuple[float, float, float, float]:
@@ -143,8 +148,8 @@ def _lattice(table, words) -> GridTable:
         for dr in range(height):
             for dc in range(width):
                 grid[r + dr][c + dc] = grid[r][c]
-    result = _from_word_cells([[cell or [] for cell in row] for row in grid], table.bbox, "lattice")
-    result.spans = spans
+    result = _from_word_cells([[cell or [] for cell in row] for row in grid], [], table.bbox, "lattice")
+    result.spans = spans  # the covered positions already hold the merged cell's words
     return result
 
 
@@ -187,31 +192,37 @@ def _needs_text_grid(table, words) -> bool:
     return False
 
 
-def text_grid(words, bbox, rule_xs=(), rule_ys=(), min_gap: float | None = None) -> list[list[list[dict]]]:
-    """Rows of cells (the words in each) inside ``bbox`` from the words' layout.
+def text_grid(words, bbox, rule_xs=(), rule_ys=(), min_gap: float | None = None):
+    """``(rows of cells (the words in each), merged-cell spans)`` inside ``bbox`` from the words' layout.
 
     Rows are text lines; a line whose first column is empty and that fills
     fewer columns than the line above continues that line's cells (wrapped
     text) when no rule lies between them. Columns are split at vertical rules
     and at gaps at least ``min_gap`` wide (default: the text height) that
-    (almost) no text line crosses.
+    (almost) no text line crosses. Text that runs on over empty columns (a
+    group header) is a merged cell, its text in the first column it covers.
     """
     lines = _lines(words)
     if not lines:
-        return []
+        return [], []
     height = statistics.median(w["bottom"] - w["top"] for w in words)
     min_gap = height if min_gap is None else min_gap
     x0, x1 = bbox[0], bbox[2]
     step = 0.25
     n = int((x1 - x0) / step) + 2
+    # Column gaps come from the lines with the most cells (the body): a group header or a long
+    # label in a line with fewer cells may cross a gap; it then becomes a merged cell.
+    counts = [len(_segments(line, min_gap)) for line in lines]
+    multi = sorted(k for k in counts if k >= 2)
+    body = [line for line, k in zip(lines, counts) if k >= multi[len(multi) // 2]] if multi else lines
     cover = numpy.zeros(n, dtype=numpy.int32)
-    for line in lines:
+    for line in body:
         hit = numpy.zeros(n, dtype=bool)
         for w in line:
             hit[max(0, int((w["x0"] - x0) / step)):min(n, int((w["x1"] - x0) / step) + 1)] = True
         cover += hit
     cover = cover.tolist()
-    allowed = int(len(lines) * 0.05)
+    allowed = int(len(body) * 0.05)
     seps = [x for x in rule_xs if x0 + 1 < x < x1 - 1]
     i = 0
     while i < n:
@@ -239,8 +250,8 @@ def text_grid(words, bbox, rule_xs=(), rule_ys=(), min_gap: float | None = None)
     last_bottom = None
     for line in lines:
         cells: list[list[dict]] = [[] for _ in range(n_cols)]
-        for w in line:
-            cells[column(w)].append(w)
+        for segment in _segments(line, min_gap):  # a phrase stays in one cell, the column where it starts
+            cells[column(segment[0])].extend(segment)
         top = min(w["top"] for w in line)
         ruled_between = last_bottom is not None and any(last_bottom - 1 <= y <= top + 1 for y in rule_ys)
         filled = sum(1 for cell in cells if cell)
@@ -250,7 +261,18 @@ def text_grid(words, bbox, rule_xs=(), rule_ys=(), min_gap: float | None = None)
         else:
             rows.append(cells)
         last_bottom = max(w["bottom"] for w in line)
-    return rows
+    spans = []
+    for r, row in enumerate(rows):  # text running over empty columns to its right is one merged cell
+        for c, cell in enumerate(row):
+            if not cell:
+                continue
+            right = max(w["x1"] for w in cell)
+            width = 1
+            while c + width < n_cols and not row[c + width] and right > bounds[c + width] + min_gap / 2:
+                width += 1
+            if width > 1:
+                spans.append((r, c, 1, width))
+    return rows, spans
 
 
 def _drop_empty(table: GridTable) -> None:
@@ -282,8 +304,21 @@ def _segments(line, height: float) -> list[list[dict]]:
     return parts
 
 
-def stream_tables(words) -> list[GridTable]:
+def _to_enclosing_rules(bbox, rules, height: float):
+    """``bbox`` extended up and down to the nearest rules as wide as the table, a few lines away at most."""
+    x0, y0, x1, y1 = bbox
+    wide = [y for rx0, rx1, y in rules if rx0 <= x0 + 0.1 * (x1 - x0) and rx1 >= x1 - 0.1 * (x1 - x0)]
+    above = [y for y in wide if y0 - 4 * height <= y < y0]
+    below = [y for y in wide if y1 < y <= y1 + 4 * height]
+    return (x0, min(above) if above else y0, x1, max(below) if below else y1)
+
+
+def stream_tables(words, rules=()) -> list[GridTable]:
     """Tables without rules: runs of text lines split into aligned segments, gridded by :func:`text_grid`.
+
+    ``rules`` are horizontal rules ``(x0, x1, y)``: a table's top and bottom
+    rules (booktabs style) take the lines between them and the body, such as
+    a group header, into the table.
 
     A line belongs to a table when it has column gaps (wider than the text
     height); a run of such lines (a single-segment line such as a group
@@ -330,9 +365,10 @@ def stream_tables(words) -> list[GridTable]:
         block_words = [w for line in block for w in line]
         bbox = (min(w["x0"] for w in block_words) - 0.5, min(w["top"] for w in block_words) - 0.5,
                 max(w["x1"] for w in block_words) + 0.5, max(w["bottom"] for w in block_words) + 0.5)
+        bbox = _to_enclosing_rules(bbox, rules, height)
         bbox = grow_to_aligned_text(bbox, words)
         inside = [w for w in words if _centre_in(w, bbox)]
-        result = _from_word_cells(text_grid(inside, bbox), bbox, "stream")
+        result = _from_word_cells(*text_grid(inside, bbox), bbox, "stream")
         _drop_empty(result)
         if len(result.rows) >= 2 and result.rows and len(result.rows[0]) >= 2:
             found.append(result)

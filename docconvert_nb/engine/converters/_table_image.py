@@ -40,16 +40,18 @@ def _edges(mask, orientation: str, thickest: int) -> list[dict]:
     return edges
 
 
-def ruled_tables(gray, text_height: int) -> list:
-    """pdfplumber ``Table`` objects (cells in pixels) for the ruled tables of a grayscale page."""
+def ruled_tables(gray, text_height: int) -> tuple[list, list[tuple[float, float, float]]]:
+    """pdfplumber ``Table`` objects (cells in pixels) for the ruled tables of a grayscale page,
+    and every horizontal rule as ``(x0, x1, y)`` (tables ruled only across, booktabs style)."""
     from pdfplumber.table import Table, cells_to_tables, edges_to_intersections, intersections_to_cells, merge_edges
 
     horizontal, vertical = rule_masks(gray, text_height)
     thickest = max(3, text_height // 2)  # thicker bars are shading or bold blocks, not rules
     edges = _edges(horizontal, "h", thickest) + _edges(vertical, "v", thickest)
+    rules = [(e["x0"], e["x1"], e["top"]) for e in edges if e["orientation"] == "h"][:MAX_EDGES]
     if not edges or len(edges) > MAX_EDGES:
-        return []
+        return [], rules
     tolerance = max(3, text_height // 4)
     edges = merge_edges(edges, tolerance, tolerance, tolerance, tolerance)
     cells = intersections_to_cells(edges_to_intersections(edges, tolerance, tolerance))
-    return [Table(None, group) for group in cells_to_tables(cells) if len(group) >= 2]
+    return [Table(None, group) for group in cells_to_tables(cells) if len(group) >= 2], rules

@@ -24,5 +24,7 @@ MAX_EDGES = 20000
 def page_tables(page) -> list[GridTable]:
     """The ruled tables of a pdfplumber page; when it has none, its tables without rules."""
     words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False, use_text_flow=False)
-    ruled = page.find_tables(LATTICE) if len(page.edges) <= MAX_EDGES else []
-    return tables_from_rules(ruled, words) or stream_tables(words)
+    edges = page.edges
+    ruled = page.find_tables(LATTICE) if len(edges) <= MAX_EDGES else []
+    rules = [(e["x0"], e["x1"], e["top"]) for e in edges if e["orientation"] == "h"][:MAX_EDGES]
+    return tables_from_rules(ruled, words) or stream_tables(words, rules)

@@ -321,7 +321,8 @@ def _ruled_from_image(ctx: ConversionContext, gray, words: list[dict], number: i
     grid_words = [{"x0": w["x1"], "x1": w["x2"], "top": w["y1"], "bottom": w["y2"], "text": w["value"],
                    "conf": w["confidence"]} for w in words
                   if w["value"] and w["confidence"] >= minimum and not _speck(w)]
-    grids = tables_from_rules(ruled_tables(gray, height), grid_words) or stream_tables(grid_words)
+    ruled, rules = ruled_tables(gray, height)
+    grids = tables_from_rules(ruled, grid_words) or stream_tables(grid_words, rules)
     found = []
     for k, table in enumerate(grids, start=1):
         spans = [{"row": r, "column": c, "rowspan": h, "colspan": w, "text": table.rows[r][c]}
