@@ -1,16 +1,25 @@
 """Table recognition: table images and PDF pages → CSV (one per table), XLSX (one sheet per table), JSON cells.
 
-On a PDF page with its own text, tables come from the page's lines and
-characters through pdfplumber (partial rules completed from how the words
-line up, unruled tables from word alignment), else from img2table's reading
-of the text layer; a page
-where a library crashes falls back to the next reader, at last to OCR of the
-rendered page. Images (and PDF pages without text) go through img2table for
-the table structure and Tesseract for the words, run through the engine's
-limits, with the text rescaled to the size Tesseract reads best. On top of img2table this adds
-scan clean-up (deskew, denoise, binarize), a merged cell's text at its
-top-left position (the spreadsheet and ICDAR convention; ``repeat_merged=True``
-repeats it at every position it covers) with its span in the metadata, cell text kept exactly as read, and a confidence per cell.
+One table model for PDFs and images (:mod:`._table_grid`): ruled tables are
+the cells where rules intersect (pdfplumber's geometry), filled with words;
+rules that stop short or are missing between rows or columns are completed
+from how the words line up; tables without rules come from word alignment.
+
+* A PDF page with its own text: rules and characters from the page through
+  pdfplumber (:mod:`._table_pdf`); img2table's text reader when that finds
+  nothing.
+* An image, or a PDF page without text: scan clean-up (deskew, denoise,
+  binarize), ruling lines found in the pixels (:mod:`._table_image`), words
+  from Tesseract (rules removed, text rescaled to the size it reads best),
+  run through the engine's limits; img2table on the same words when no
+  table is found.
+
+A library that crashes on a page falls back to the next reader, at last to
+OCR of the rendered page, with a warning. Cell text is kept exactly as read,
+with a confidence per cell; a merged cell's text sits at its top-left
+position (the spreadsheet and ICDAR convention; ``repeat_merged=True``
+repeats it) and its span is in the metadata. CSV cells a spreadsheet would
+run as formulas are neutralised (``safe_csv``).
 """
 
 from __future__ import annotations
