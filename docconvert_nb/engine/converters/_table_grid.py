@@ -45,9 +45,9 @@ def tables_from_rules(ruled, words) -> list[GridTable]:
             grown = tuple(table.bbox)
         xs = sorted({round(c[0], 1) for c in table.cells} | {round(c[2], 1) for c in table.cells})
         ys = sorted({round(c[1], 1) for c in table.cells} | {round(c[3], 1) for c in table.cells})
-        if grown != tuple(table.bbox):
-            inside = [w for w in words if _centre_in(w, grown)]
-            result = _from_word_cells(*text_grid(inside, grown, xs, ys), grown, "lattice+text")
+        taken_in = [w for w in words if _centre_in(w, grown)]
+        if len(taken_in) > len(inside):  # text beyond the rules belongs to the table
+            result = _from_word_cells(*text_grid(taken_in, grown, xs, ys), grown, "lattice+text")
         elif _needs_text_grid(table, inside):
             result = _from_word_cells(*text_grid(inside, table.bbox, xs, ys), table.bbox, "lattice+text")
         else:
@@ -171,23 +171,34 @@ def _lines(words) -> list[list[dict]]:
     return [sorted(line, key=lambda w: w["x0"]) for line in lines]
 
 
+def _columns_in_line(line, height: float) -> bool:
+    """Whether a line of one cell reads as several cells: split at gaps over twice the text height into
+    three or more parts, or two with a number among them (not two words of stretched, justified text)."""
+    parts = _segments(line, 2.0 * height)
+    return len(parts) >= 3 or (len(parts) == 2 and any(ch.isdigit() for part in parts for w in part for ch in w["text"]))
+
+
 def _needs_text_grid(table, words) -> bool:
-    """Whether ruled cells hold several rows (several lines in two cells of a row, its first cell
-    included: wrapped header text is not rows) or several columns (a wide gap inside a line)."""
+    """Whether ruled cells hold several rows or several columns of text.
+
+    Several rows: the first cell of a ruled row and another one hold the
+    same number (≥ 2) of text lines (row labels beside their values; wrapped
+    text differs from cell to cell). Several columns: two or more lines in
+    the table's cells read as several cells (:func:`_columns_in_line`).
+    """
     height = statistics.median(w["bottom"] - w["top"] for w in words)
+    gapped = 0
     for row in table.rows:
-        multi = 0
+        counts = []
         for cell in row.cells:
             if cell is None:
                 continue
             cell_lines = _lines([w for w in words if _centre_in(w, cell)])
-            multi += len(cell_lines) >= 2
-            for line in cell_lines:  # a wide gap inside one line of a cell: columns with no rule between
-                if any(b["x0"] - a["x1"] > 2.0 * height for a, b in zip(line, line[1:])):
-                    return True
-        first = next((cell for cell in row.cells if cell is not None), None)
-        first_lines = _lines([w for w in words if _centre_in(w, first)]) if first is not None else []
-        if multi >= 2 and len(first_lines) >= 2:  # row labels too: rows without rules between them
+            counts.append(len(cell_lines))
+            gapped += sum(1 for line in cell_lines if _columns_in_line(line, height))
+            if gapped >= 2:
+                return True
+        if counts and counts[0] >= 2 and counts[0] in counts[1:]:
             return True
     return False
 
