@@ -19,6 +19,11 @@ Usage::
 
     PYTHONPATH=. python benchmarks/bench_tables.py robustness [--limit N]
     PYTHONPATH=. python benchmarks/bench_tables.py icdar --mode pdf|png [--limit N] [--tools ours,camelot]
+    PYTHONPATH=. python benchmarks/bench_tables.py all       # all three, ours against both peers
+
+camelot (``pip install camelot-py``, the ``tables-bench`` extra) is only a peer here; it pulls
+opencv-python-headless, which overwrites img2table's opencv-contrib-python: reinstall the latter
+afterwards (``pip install --force-reinstall --no-deps opencv-contrib-python``).
 """
 
 from __future__ import annotations
@@ -243,7 +248,8 @@ def icdar(args) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["robustness", "icdar"])
+    parser.add_argument("part", choices=["robustness", "icdar", "all"],
+                        help="'all': robustness, then the dev set as PDF and as 200 dpi images")
     parser.add_argument("--mode", choices=["pdf", "png"], default="pdf")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--workers", type=int, default=2)
@@ -252,6 +258,13 @@ def main(argv=None) -> None:
     parser.add_argument("--save", help="folder for the scorer's per-page JSON (icdar part)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DOCCONVERT_NB_HOME", tempfile.mkdtemp(prefix="bench-tables-"))
+    if args.part == "all":
+        results = {"robustness": robustness(args)}
+        for mode in ("pdf", "png"):
+            args.mode = mode
+            results[f"icdar-{mode}"] = icdar(args)
+        print(json.dumps(results))
+        return
     summary = robustness(args) if args.part == "robustness" else icdar(args)
     print(json.dumps({"part": args.part, "mode": args.mode if args.part == "icdar" else None, **summary}))
 
