@@ -98,13 +98,11 @@ def grow_to_aligned_text(bbox, words) -> tuple[float, float, float, float]:
         for line in lines:
             centre = statistics.fmean((w["top"] + w["bottom"]) / 2 for w in line)
             if y0 <= centre <= y1:
-                for w in line:  # sideways, chained word to word along the line
-                    if w["x1"] < x0 and x0 - w["x1"] <= 3 * height and w["x0"] < x0:
-                        x0, changed = w["x0"] - 0.5, True
-                    elif w["x0"] > x1 and w["x0"] - x1 <= 3 * height:
+                for w in line:  # sideways (words outside or across the edge), chained along the line
+                    if w["x1"] > x1 + 0.5 and w["x0"] - x1 <= 3 * height:
                         x1, changed = w["x1"] + 0.5, True
                 for w in reversed(line):
-                    if w["x1"] < x0 and x0 - w["x1"] <= 3 * height:
+                    if w["x0"] < x0 - 0.5 and x0 - w["x1"] <= 3 * height:
                         x0, changed = w["x0"] - 0.5, True
             else:
                 top, bottom = min(w["top"] for w in line), max(w["bottom"] for w in line)
