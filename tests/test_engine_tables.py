@@ -70,15 +70,25 @@ def merged_header_table() -> bytes:
     return png(image)
 
 
-def test_merged_cells_are_spread_so_the_csv_stays_rectangular(provider):
+def test_a_merged_cell_keeps_its_text_top_left_and_its_span(provider):
     (out,) = recognize(provider, merged_header_table()).outputs
-    frame = csv_frame(out)
-    assert frame.values.tolist() == [
-        ["Fruit sales", "Fruit sales", "Fruit sales"],
+    assert csv_frame(out).values.tolist() == [
+        ["Fruit sales", "", ""],
         ["Apples", "12", "3.50"],
         ["Pears", "7", "1.25"],
     ]
     assert out.metadata["merged_cells"] == [{"row": 0, "column": 0, "rowspan": 1, "colspan": 3, "text": "Fruit sales"}]
+    assert out.metadata["cell_confidence"][0][1:] == [None, None]
+
+    (sheet_out,) = recognize(provider, merged_header_table(), to="xlsx").outputs
+    sheet = openpyxl.load_workbook(io.BytesIO(sheet_out.read())).active
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:C1"] and sheet["A1"].value == "Fruit sales"
+
+
+def test_merged_cells_can_be_repeated_at_every_position(provider):
+    (out,) = recognize(provider, merged_header_table(), repeat_merged=True).outputs
+    assert csv_frame(out).values.tolist()[0] == ["Fruit sales", "Fruit sales", "Fruit sales"]
+    assert out.metadata["merged_cells"][0]["colspan"] == 3
 
 
 def test_xlsx_has_one_sheet_per_table_and_numbers_as_written(provider):
@@ -143,3 +153,25 @@ def test_unknown_option_lists_the_valid_ones(provider):
     with pytest.raises(dc.InvalidOptions) as info:
         dc.recognize_tables(samples.table_image(CITIES.values.tolist()), provider=provider, borderles=True)
     assert "borderless" in str(info.value) and "min_confidence" in str(info.value)
+
+
+@pytest.mark.slow
+def test_digital_pdf_without_rules_reads_the_columns_from_the_text(provider):
+    """A borderless DOCX table (no style) turned into PDF: no rules, columns from the words' alignment."""
+    import docx
+
+    rows = [["Region", "2023", "2024", "Change"], ["North", "1,234.50", "1,300.00", "(65.50)"],
+            ["South", "980.00", "1,020.25", "40.25"], ["West coast", "12.00", "8.75", "(3.25)"]]
+    document = docx.Document()
+    document.add_paragraph("Sales by region, in thousands of euros. The figures below are provisional.")
+    table = document.add_table(rows=len(rows), cols=4)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("Source: regional offices. Negative changes are shown in parentheses.")
+    buf = io.BytesIO()
+    document.save(buf)
+    pdf = dc.convert(buf.getvalue(), to="pdf", provider=provider, name="t.docx").wait(timeout=120).outputs[0].read()
+    (out,) = recognize(provider, pdf).outputs
+    assert csv_frame(out).values.tolist() == rows
+    assert out.metadata["text_source"] == "pdf"

@@ -14,6 +14,8 @@ from .reading import RawTable, looks_tabular, read_csv, read_json_tables, read_x
 ATTR_SOURCE = "docconvert_source"
 #: Formats read as tables (others in a job, e.g. a PDF next to the CSV, are skipped).
 TABLE_FORMATS = frozenset({"csv", "tsv", "txt", "xlsx", "json"})
+#: Metadata of CSV outputs whose formula-like cells carry a leading ``'`` (table recognition's ``safe_csv``).
+FORMULAS_NEUTRALIZED = "formulas_neutralized"
 
 
 def to_dataframe(
@@ -87,6 +89,8 @@ def _read_all(documents: list[Document], *, encoding, delimiter) -> list[tuple[s
         else:
             tables = [read_csv(doc.data, doc.name, encoding=encoding,
                                delimiter=delimiter or ("\t" if doc.format == "tsv" else None))]
+            if doc.metadata.get(FORMULAS_NEUTRALIZED):
+                _restore_formulas(tables)
         per_document.append((doc, tables))
     single_document = len(per_document) == 1
     keyed = []
@@ -98,6 +102,14 @@ def _read_all(documents: list[Document], *, encoding, delimiter) -> list[tuple[s
                 key = doc.stem
             keyed.append((_unique(key, {k for k, _ in keyed}), table))
     return keyed
+
+
+def _restore_formulas(tables: list[RawTable]) -> None:
+    """Undo the CSV-injection guard of recognised tables: the frame holds the text as recognised."""
+    from ..engine.converters._table_csv import restore
+
+    for table in tables:
+        table.frame = table.frame.map(lambda v: restore(v) if isinstance(v, str) else v)
 
 
 def _unique(key: str, taken: set[str]) -> str:
