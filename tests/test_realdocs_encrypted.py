@@ -1,7 +1,10 @@
 """Password-protected Word/Excel 97, OpenDocument and OOXML: one clear message at once, and password= works."""
 
+import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -36,6 +39,29 @@ for spec in sys.argv[3:]:
 PASSWORD = "s3cret"
 
 
+def save_in_the_office(server, password: str, jobs: list[tuple[Path, str, Path]]) -> None:
+    """Save each ``(source, filter, target)`` through the running warm office.
+
+    The office may read and write only its own profile (it is confined: see engine/sandbox.py),
+    so the files pass through a folder there.
+    """
+    work = Path(tempfile.mkdtemp(dir=server._profile))
+    try:
+        script = work / "save.py"
+        script.write_text(SAVE_WITH_PASSWORD)
+        specs = []
+        for n, (source, filter_name, target) in enumerate(jobs):
+            staged = work / f"in-{n}{source.suffix}"
+            shutil.copyfile(source, staged)
+            specs.append(f"{staged}|{filter_name}|{work / f'out-{n}{target.suffix}'}")
+        subprocess.run([office_server.UNO_PYTHON, str(script), str(server._port), password, *specs],
+                       check=True, capture_output=True, timeout=120)
+        for n, (_, _, target) in enumerate(jobs):
+            shutil.copyfile(work / f"out-{n}{target.suffix}", target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def protected(tmp_path_factory):
     folder = tmp_path_factory.mktemp("protected")
@@ -43,13 +69,9 @@ def protected(tmp_path_factory):
     (folder / "sheet.xlsx").write_bytes(samples.xlsx_document())
     server = office_server.get_server()
     server.start()
-    script = folder / "save.py"
-    script.write_text(SAVE_WITH_PASSWORD)
-    specs = [f"{folder / 'report.docx'}|MS Word 97|{folder / 'locked.doc'}",
-             f"{folder / 'sheet.xlsx'}|MS Excel 97|{folder / 'locked.xls'}",
-             f"{folder / 'report.docx'}|writer8|{folder / 'locked.odt'}"]
-    subprocess.run([office_server.UNO_PYTHON, str(script), str(server._port), PASSWORD, *specs],
-                   check=True, capture_output=True, timeout=120)
+    save_in_the_office(server, PASSWORD, [(folder / "report.docx", "MS Word 97", folder / "locked.doc"),
+                                          (folder / "sheet.xlsx", "MS Excel 97", folder / "locked.xls"),
+                                          (folder / "report.docx", "writer8", folder / "locked.odt")])
     return folder
 
 
@@ -81,11 +103,8 @@ def test_unprotected_files_are_not_called_protected(protected, tmp_path):
     server = office_server.get_server()
     server.start()
     plain = tmp_path / "plain.doc"
-    script = protected / "save.py"
-    specs = [f"{protected / 'report.docx'}|MS Word 97|{plain}",
-             f"{protected / 'sheet.xlsx'}|MS Excel 97|{tmp_path / 'plain.xls'}"]
-    subprocess.run([office_server.UNO_PYTHON, str(script), str(server._port), "-", *specs],
-                   check=True, capture_output=True, timeout=120)
+    save_in_the_office(server, "-", [(protected / "report.docx", "MS Word 97", plain),
+                                     (protected / "sheet.xlsx", "MS Excel 97", tmp_path / "plain.xls")])
     for path in (plain, tmp_path / "plain.xls", protected / "report.docx"):
         assert not fileformats.is_password_protected(path)
 
