@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from docconvert_nb.status import JobStatus
 from .helpers import image_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def finished_within(job, seconds: float) -> bool:
+    """Whether ``job`` finishes (outputs saved, done callbacks run) within ``seconds``, failed or not."""
+    finished = threading.Event()
+    job.add_done_callback(lambda _job: finished.set())
+    return finished.wait(seconds)
 
 
 def test_the_module_imports_without_distributed_and_using_it_says_how_to_install():
@@ -147,7 +155,7 @@ def test_mixed_batch_survives_a_worker_killed_mid_batch(cluster, provider, folde
     os.kill(worker_pids(cluster)[victim], signal.SIGKILL)
     try:
         for job in jobs.values():
-            job._final.wait(150)
+            finished_within(job, 150)
     finally:
         _kill_groups(orphans)
 
@@ -207,7 +215,7 @@ def test_cancel_kills_the_running_tool_and_the_worker_goes_on(cluster):
         while not _sleeping() and time.monotonic() < deadline:
             time.sleep(0.05)
         sleepy.close()
-        assert second._final.wait(10) and second.status == JobStatus.FAILED
+        assert finished_within(second, 10) and second.status == JobStatus.FAILED
         assert "closed before the job finished" in second.errors[-1]
         deadline = time.monotonic() + 10
         while _sleeping() and time.monotonic() < deadline:
@@ -247,7 +255,7 @@ def test_a_job_whose_worker_dies_every_time_fails_once_retries_are_exhausted(clu
     try:
         gif = image_bytes("GIF")
         job = dc.convert(gif, "txt", name="poison.gif", provider=crashing)
-        job._final.wait(120)
+        finished_within(job, 120)
         assert job.status == JobStatus.FAILED
         assert "worker died each time" in job.errors[-1]
         details = crashing.job_details(job.id)
@@ -269,7 +277,7 @@ def test_unwritable_results_location_is_retried_then_fails_clearly(cluster, tmp_
     stuck = DaskProvider(cluster, results=blocked, shared_dirs=[tmp_path], inline_limit=0, retries=1)
     try:
         job = dc.convert(source, "jpeg", provider=stuck)
-        job._final.wait(60)
+        finished_within(job, 60)
         assert job.status == JobStatus.FAILED
         assert "cannot write x.jpg to the results location" in job.errors[-1]
         assert "(after 1 retries)" in job.errors[-1]
