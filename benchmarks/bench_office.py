@@ -247,7 +247,8 @@ class Unoserver:
             except (ProcessLookupError, PermissionError):
                 pass
             except subprocess.TimeoutExpired:
-                _kill_group(self.process)
+                pass
+            _kill_group(self.process)  # LibreOffice's oosplash outlives unoserver and ignores SIGTERM
             self.process = None
 
 
