@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,16 @@ from pathlib import Path
 import pytest
 
 from benchmarks import __main__ as runner
-from benchmarks._harness import Report, format_table, interleave
+from benchmarks._harness import SHARED, Report, format_table, interleave
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bench_pages", "bench_large_results", "bench_ocr", "bench_tracker"])
+@pytest.mark.parametrize("name", ["bench_pages", "bench_large_results", "bench_ocr", "bench_tracker", "bench_office"])
 def test_benchmark_runs_in_quick_mode_and_writes_its_rows(tmp_path, name):
+    if name == "bench_office" and not ((SHARED / "realdocs-dev").is_dir() and shutil.which("soffice")):
+        pytest.skip("bench_office needs ../shared/realdocs-dev and LibreOffice")
     env = {**__import__("os").environ, "PYTHONPATH": str(ROOT), "DOCCONVERT_BENCH_RESULTS": str(tmp_path)}
     done = subprocess.run([sys.executable, f"benchmarks/{name}.py", "--quick"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=240)
@@ -33,7 +36,7 @@ def test_benchmark_runs_in_quick_mode_and_writes_its_rows(tmp_path, name):
 
 def test_the_runner_finds_every_bench_file_and_how_to_run_it(tmp_path):
     names = [path.stem for path in runner.discover()]
-    assert {"bench_pages", "bench_large_results", "bench_ocr", "bench_tracker"} <= set(names)
+    assert {"bench_pages", "bench_large_results", "bench_ocr", "bench_tracker", "bench_office"} <= set(names)
     (tmp_path / "bench_plain.py").write_text("print('hi')\n")
     (tmp_path / "bench_declared.py").write_text("RUNS = [['a'], ['b', '--x']]\nQUICK_RUNS = [['a', '--n', 1]]\n")
     (tmp_path / "bench_flag.py").write_text("import argparse\n# accepts --quick\n")
