@@ -534,7 +534,7 @@ class JobGroupWidget(_LiveView, w.VBox):
         states = self.FILTERS[self.show.value]
         if states is None:
             return self.group.jobs
-        return [job for job in self.group.jobs if job.status in states]
+        return self.group.jobs_in(states)  # from the group's tally: no scan of every job
 
     def go_to(self, page: int) -> None:
         """Show page ``page`` (clamped to the pages that exist)."""
@@ -566,12 +566,13 @@ class JobGroupWidget(_LiveView, w.VBox):
         shown = jobs[page * self.page_size: (page + 1) * self.page_size]
         view, rows = html.group_view(self.group, shown)
         counts = view["counts"]
-        self._failed = self._failed or bool(counts.get(JobStatus.FAILED.value) or counts.get(JobStatus.CANCELED.value))
+        failed = bool(counts.get(JobStatus.FAILED.value) or counts.get(JobStatus.CANCELED.value))
+        self._failed = self._failed or failed
         completed = counts.get(JobStatus.COMPLETED.value, 0)
         with self.hold_sync():
             self.page = page
             self.redraws += 1
-            self.status = self.group.summary()
+            self.status = self.group.summary(view)
             self.header.value = html.render("group_header.html.j2", group=view)
             self.bar.value = html.render("live_split_bar.html.j2", group=view)
             self.finished_count = view["finished"]
@@ -582,17 +583,16 @@ class JobGroupWidget(_LiveView, w.VBox):
             self.table.value = html.render("jobs_table.html.j2", jobs=rows) if rows else html.render(
                 "message.html.j2", text="no jobs to show", color="var(--jp-ui-font-color2, #666)")
             # An action appears once it can apply (a narrow notebook has no room for idle buttons).
-            cancelable = any(not job.status.is_terminal and job.provider.can_cancel and job.id
-                             for job in self.group.jobs)
-            deletable = any(job.status.is_terminal and not job.status.is_gone for job in self.group.jobs)
+            cancelable = view["cancelable"] > 0
+            deletable = any(counts.get(s.value) for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED))
             _show(self.cancel_all, not view["done"])
             _show(self.save_all, completed)
             _show(self.save_dir, completed)
-            _show(self.retry_failed, self.group.failed)
+            _show(self.retry_failed, failed)
             _show(self.delete_all, deletable or self._confirm_delete.asking)
             self.cancel_all.disabled = self._busy or not cancelable
             self.save_all.disabled = self._busy or not completed
-            self.retry_failed.disabled = self._busy or not self.group.failed
+            self.retry_failed.disabled = self._busy or not failed
             if not self._confirm_delete.asking:
                 self.delete_all.disabled = self._busy or not deletable
             for part in (self.prev_button, self.page_label, self.next_button):
