@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bench_pages", "bench_large_results", "bench_ocr", "bench_tracker"])
+@pytest.mark.parametrize("name", ["bench_pages", "bench_large_results", "bench_ocr", "bench_tracker", "bench_group"])
 def test_benchmark_runs_in_quick_mode_and_writes_its_rows(tmp_path, name):
     env = {**__import__("os").environ, "PYTHONPATH": str(ROOT), "DOCCONVERT_BENCH_RESULTS": str(tmp_path)}
     done = subprocess.run([sys.executable, f"benchmarks/{name}.py", "--quick"], cwd=ROOT, env=env,
