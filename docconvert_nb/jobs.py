@@ -526,19 +526,23 @@ def _merge_outputs(current: list[Output], reported: Iterable[Output]) -> list[Ou
 
 
 _FAILED_STATES = (JobStatus.FAILED, JobStatus.CANCELED)
+# A group's tally keys its states by value (plain strings hash in C; the enum's hash is Python code).
+_ACTIVE_VALUES = frozenset(status.value for status in JobStatus if not status.is_terminal)
+_STATUS_VALUES = tuple(status.value for status in JobStatus)
 
 
 def _job_facts(job: Job) -> tuple:
-    """What a group aggregates of one job: status, final elapsed (None while running),
-    progress while running (clamped; None if unknown or final), cancelable."""
-    status = job.status
+    """What a group aggregates of one job: status value, final elapsed (None while running),
+    running, progress while running (clamped; None if unknown), cancelable."""
+    status = job.status._value_
     finished_at = job.finished_at
     elapsed = None if finished_at is None else max(0.0, (finished_at - job.submitted_at).total_seconds())
-    running = not status.is_terminal
-    progress = job.progress if running else None
+    if status not in _ACTIVE_VALUES:
+        return status, elapsed, False, None, False
+    progress = job.progress
     if progress is not None:
         progress = min(max(progress, 0.0), 1.0)
-    return status, elapsed, running, progress, running and bool(job.id) and bool(job.provider.can_cancel)
+    return status, elapsed, True, progress, bool(job.id) and bool(job.provider.can_cancel)
 
 
 class _GroupTally:
@@ -550,13 +554,14 @@ class _GroupTally:
     by itself (the group holds its lock around every use).
     """
 
-    def __init__(self, jobs: list[Job]):
+    def __init__(self, jobs: list[Job], *, follow: bool = True):
         self.jobs = jobs
         self.places: dict[Job, list[int]] = {}
-        self.facts: dict[Job, tuple] = {}
-        self.counts: dict[JobStatus, int] = dict.fromkeys(JobStatus, 0)
-        #: Positions (0-based, ascending) of the jobs in each state.
-        self.positions: dict[JobStatus, list[int]] = {status: [] for status in JobStatus}
+        self.facts: dict[Job, tuple] | None = {}
+        #: Jobs in each state, by status value.
+        self.counts: dict[str, int] = dict.fromkeys(_STATUS_VALUES, 0)
+        #: Positions (0-based, ascending) of the jobs in each state, by status value.
+        self.positions: dict[str, list[int]] = {value: [] for value in _STATUS_VALUES}
         self.final_elapsed = 0.0
         #: (submitted_at, position, job) of the jobs not final when seen; finished ones leave lazily.
         self.unfinished: list[tuple[datetime, int, Job]] = []
@@ -564,17 +569,66 @@ class _GroupTally:
         self.running = 0
         self.running_unknown = 0
         self.cancelable = 0
+        if follow:
+            self._count_to_follow(jobs)
+        else:
+            self._count_once(jobs)
+
+    def _count_to_follow(self, jobs: list[Job]) -> None:
+        """One pass that also keeps what :meth:`update` needs: each job's facts and places."""
+        places, facts_of, counts, positions, unfinished = self.places, self.facts, self.counts, self.positions, []
+        final_elapsed, progress_sum, running, unknown, cancelable = 0.0, 0.0, 0, 0, 0
         for index, job in enumerate(jobs):
-            facts = self.facts.get(job)
-            if facts is None:  # the same job twice in one group counts twice, as it always did
-                facts = self.facts[job] = _job_facts(job)
-                self.places[job] = [index]
+            facts = facts_of.get(job)
+            if facts is None:
+                facts = facts_of[job] = _job_facts(job)
+                places[job] = [index]
                 if facts[1] is None:
-                    self.unfinished.append((job.submitted_at, index, job))
-            else:
-                self.places[job].append(index)
-            self._move(facts, [index], 1)
-        heapq.heapify(self.unfinished)
+                    unfinished.append((job.submitted_at, index, job))
+            else:  # the same job twice in one group counts twice, as it always did
+                places[job].append(index)
+            status, elapsed, is_running, progress, can_cancel = facts
+            counts[status] += 1
+            positions[status].append(index)
+            if elapsed is not None and elapsed > final_elapsed:
+                final_elapsed = elapsed
+            if is_running:
+                running += 1
+                if progress is None:
+                    unknown += 1
+                else:
+                    progress_sum += progress
+                cancelable += can_cancel
+        heapq.heapify(unfinished)
+        self.unfinished = unfinished
+        self.final_elapsed, self.progress_sum, self.running = final_elapsed, progress_sum, running
+        self.running_unknown, self.cancelable = unknown, cancelable
+
+    def _count_once(self, jobs: list[Job]) -> None:
+        """One pass for one question (a group nobody follows): no per-job memory, no updates after."""
+        self.facts = None
+        counts, positions = self.counts, self.positions
+        final_elapsed, progress_sum, running, unknown, cancelable = 0.0, 0.0, 0, 0, 0
+        earliest = None
+        for index, job in enumerate(jobs):
+            status, elapsed, is_running, progress, can_cancel = _job_facts(job)
+            counts[status] += 1
+            positions[status].append(index)
+            if elapsed is None:
+                if earliest is None or job.submitted_at < earliest:
+                    earliest = job.submitted_at
+            elif elapsed > final_elapsed:
+                final_elapsed = elapsed
+            if is_running:
+                running += 1
+                if progress is None:
+                    unknown += 1
+                else:
+                    progress_sum += progress
+                cancelable += can_cancel
+        self.unfinished = [] if earliest is None else [(earliest, 0, None)]
+        self.final_elapsed, self.progress_sum, self.running = final_elapsed, progress_sum, running
+        self.running_unknown, self.cancelable = unknown, cancelable
 
     def _move(self, facts: tuple, places: list[int], sign: int) -> None:
         """Add (sign 1) or take away (sign -1) one job's facts at ``places``."""
@@ -599,8 +653,8 @@ class _GroupTally:
             self.cancelable += count
 
     def update(self, job: Job) -> None:
-        old = self.facts.get(job)
-        if old is None:  # not one of ours
+        old = self.facts.get(job) if self.facts is not None else None
+        if old is None:  # not one of ours (or a one-question count)
             return
         new = _job_facts(job)
         if new == old:
@@ -616,14 +670,14 @@ class _GroupTally:
 
     # -- questions -------------------------------------------------------------------------
     def status_counts(self) -> Counter:
-        return Counter({status.value: n for status, n in self.counts.items() if n})
+        return Counter({value: n for value, n in self.counts.items() if n})
 
     def finished(self) -> int:
         return len(self.jobs) - self.running
 
     def elapsed(self) -> float:
         heap = self.unfinished
-        while heap and self.facts[heap[0][2]][1] is not None:
+        while heap and self.facts is not None and self.facts[heap[0][2]][1] is not None:
             heapq.heappop(heap)
         if not heap:
             return self.final_elapsed
@@ -636,14 +690,14 @@ class _GroupTally:
 
     def indices(self, states: Iterable[JobStatus]) -> list[int]:
         """Positions of the jobs in any of ``states``, ascending."""
-        lists = [self.positions[status] for status in states]
+        lists = [self.positions[status._value_] for status in states]
         if len(lists) == 1:
             return list(lists[0])
         return sorted(index for part in lists for index in part)  # sorted runs: a linear merge in C
 
     def first_indices(self, states: Iterable[JobStatus], limit: int) -> tuple[list[int], int]:
         """The first ``limit`` positions in ``states`` and how many there are in all."""
-        lists = [self.positions[status] for status in states]
+        lists = [self.positions[status._value_] for status in states]
         total = sum(len(part) for part in lists)
         first = list(itertools.islice(heapq.merge(*(part[:limit] for part in lists)), limit))
         return first, total
@@ -690,7 +744,7 @@ class JobGroup(Sequence[Job]):
         with self._lock:
             if self._tally is not None:
                 return question(self._tally)
-        return question(_GroupTally(self.jobs))
+        return question(_GroupTally(self.jobs, follow=False))
 
     def _jobs_at(self, indices: list[int]) -> list[Job]:
         jobs = self.jobs
@@ -698,7 +752,10 @@ class JobGroup(Sequence[Job]):
 
     def counts(self) -> Counter:
         """How many jobs are in each state (``Counter`` keyed by status value)."""
-        return self._ask(_GroupTally.status_counts)
+        with self._lock:
+            if self._tally is not None:
+                return self._tally.status_counts()
+        return Counter(job.status._value_ for job in self.jobs)  # nobody follows: the plain count is quickest
 
     @property
     def done(self) -> bool:
@@ -743,17 +800,23 @@ class JobGroup(Sequence[Job]):
             found[job] = None if index is None else index + 1
         return found.get
 
-    def _summary_facts(self) -> dict[str, Any]:
-        """Every aggregate a view draws, read at one moment (one lock, O(1))."""
+    def _summary_facts(self, failures: int = 0) -> dict[str, Any]:
+        """Every aggregate a view draws, read at one moment (one lock, O(1) while followed);
+        with ``failures``, also the first that many failed or canceled jobs and how many in all."""
         def read(tally: _GroupTally) -> dict[str, Any]:
+            first, total = tally.first_indices(_FAILED_STATES, failures) if failures else ([], 0)
             return {
                 "counts": tally.status_counts(),
                 "finished": tally.finished(),
                 "elapsed": tally.elapsed(),
                 "running_progress": tally.running_progress(),
                 "cancelable": tally.cancelable,
+                "failures": first,
+                "failures_total": total,
             }
-        return self._ask(read)
+        facts = self._ask(read)
+        facts["failures"] = self._jobs_at(facts["failures"])
+        return facts
 
     @property
     def outputs(self) -> list[Output]:

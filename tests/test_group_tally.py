@@ -79,6 +79,11 @@ def assert_exact(group: JobGroup) -> None:
     else:
         assert group.elapsed >= expected["final_elapsed"]
     assert group._tally is not None  # followed: the answers came from the tally, not from a scan
+    once = JobGroup(group.jobs)._summary_facts(failures=5)  # nobody follows this one: counted in one pass
+    followed = group._summary_facts(failures=5)
+    assert once.pop("elapsed") == pytest.approx(followed.pop("elapsed"), abs=0.5)
+    assert once.pop("running_progress") == pytest.approx(followed.pop("running_progress"))
+    assert once == followed and once["failures"] == expected["failed"][:5]
 
 
 def move_concurrently(jobs: list[Job], threads: int, seed: int) -> None:

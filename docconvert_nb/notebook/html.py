@@ -267,11 +267,11 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
     Rows are numbered by their place in the group (1…n).
     """
     shown = group.jobs[:GROUP_ROWS] if jobs is None else jobs
-    facts = group._summary_facts()  # every aggregate at one moment, O(1) while the group is followed
+    facts = group._summary_facts(failures=MAX_MESSAGES)  # one moment; O(1) while the group is followed
     counts = facts["counts"]
     total = len(group)
-    failures, failures_more = group._first_in((JobStatus.FAILED, JobStatus.CANCELED), MAX_MESSAGES)
-    failures_more = max(0, failures_more - len(failures))
+    failures = facts["failures"]
+    failures_more = max(0, facts["failures_total"] - len(failures))
     states = [
         {"label": f"{counts[s.value]} {s.value}", "status": s.value, "count": counts[s.value], "color": status_color(s.value)}
         for s in JobStatus
