@@ -778,6 +778,17 @@ class JobGroup(Sequence[Job]):
         wanted = tuple(dict.fromkeys(JobStatus(state) for state in states))
         return self._jobs_at(self._ask(lambda tally: tally.indices(wanted)))
 
+    def _page_in(self, states: Iterable[JobStatus], start: int, stop: int) -> tuple[list[Job], int]:
+        """Jobs ``start:stop`` of those in ``states`` (group order), and how many are in them in all."""
+        wanted = tuple(states)
+
+        def read(tally: _GroupTally) -> tuple[list[int], int]:
+            indices = tally.indices(wanted) if len(wanted) > 1 else tally.positions[wanted[0]._value_]
+            return indices[start:stop], len(indices)
+
+        indices, total = self._ask(read)
+        return self._jobs_at(indices), total
+
     def _first_in(self, states: Iterable[JobStatus], limit: int) -> tuple[list[Job], int]:
         """The first ``limit`` jobs in ``states`` (group order) and how many are in them in all."""
         wanted = tuple(states)

@@ -205,3 +205,23 @@ def test_the_group_card_draws_failures_and_positions_from_the_tally():
     assert len(view["failures"]) + view["failures_more"] == 21
     assert view["counts"] == dict(group.counts()) and view["finished"] == 21
     stop()
+
+
+def test_the_group_widget_pages_a_filter_from_the_tally():
+    from docconvert_nb.notebook.widgets import JobGroupWidget
+
+    jobs = untracked_jobs(70)
+    group = JobGroup(jobs)
+    widget = JobGroupWidget(group, page_size=20)
+    done = [job for number, job in enumerate(jobs) if number % 3 == 0]  # 24 jobs: pages of 20 and 4
+    for job in done:
+        report(job, S.COMPLETED)
+    report(jobs[3], S.DELETED)  # completed, then deleted: no longer under "completed"
+    widget.show.value = "completed"
+    widget.go_to(5)  # clamped to the last page
+    assert widget.page == 1 and widget.page_label.value == "21–23 of 23"
+    shown = [value for _label, value in widget.open_job.options if value >= 0]
+    assert shown == [number for number in range(0, 70, 3) if number != 3][20:]
+    widget.show.value = "gone"
+    assert widget.page_label.value == "1–1 of 1"
+    widget.close()

@@ -530,11 +530,18 @@ class JobGroupWidget(_LiveView, w.VBox):
     def __repr__(self) -> str:
         return repr(self.group)
 
-    def _filtered(self) -> list[Job]:
+    def _page_of(self, page: int) -> tuple[list[Job], int, int]:
+        """The jobs shown on ``page`` (clamped), the page, and how many jobs the filter keeps:
+        from the group's tally, so a redraw never walks every job."""
         states = self.FILTERS[self.show.value]
+        total = len(self.group.jobs) if states is None else self.group._page_in(states, 0, 0)[1]
+        pages = max(1, -(-total // self.page_size))
+        page = min(page, pages - 1)
+        start, stop = page * self.page_size, (page + 1) * self.page_size
         if states is None:
-            return self.group.jobs
-        return self.group.jobs_in(states)  # from the group's tally: no scan of every job
+            return self.group.jobs[start:stop], page, total
+        shown, total = self.group._page_in(states, start, stop)
+        return shown, page, total
 
     def go_to(self, page: int) -> None:
         """Show page ``page`` (clamped to the pages that exist)."""
@@ -560,10 +567,8 @@ class JobGroupWidget(_LiveView, w.VBox):
                 self.details, self.open_job, self.cancel_all, self.save_all, self.retry_failed, self.delete_all)
 
     def _draw(self) -> None:
-        jobs = self._filtered()
-        pages = max(1, -(-len(jobs) // self.page_size))
-        page = min(self.page, pages - 1)
-        shown = jobs[page * self.page_size: (page + 1) * self.page_size]
+        shown, page, filtered = self._page_of(self.page)
+        pages = max(1, -(-filtered // self.page_size))
         view, rows = html.group_view(self.group, shown)
         counts = view["counts"]
         failed = bool(counts.get(JobStatus.FAILED.value) or counts.get(JobStatus.CANCELED.value))
@@ -577,7 +582,7 @@ class JobGroupWidget(_LiveView, w.VBox):
             self.bar.value = html.render("live_split_bar.html.j2", group=view)
             self.finished_count = view["finished"]
             first = page * self.page_size + 1 if shown else 0
-            self.page_label.value = f"{first}–{first + len(shown) - 1 if shown else 0} of {len(jobs)}"
+            self.page_label.value = f"{first}–{first + len(shown) - 1 if shown else 0} of {filtered}"
             self.prev_button.disabled = page == 0
             self.next_button.disabled = page >= pages - 1
             self.table.value = html.render("jobs_table.html.j2", jobs=rows) if rows else html.render(
