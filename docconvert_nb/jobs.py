@@ -20,7 +20,9 @@ the hook set with :func:`set_renderer`.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import heapq
 import itertools
 import logging
 import threading
@@ -523,8 +525,193 @@ def _merge_outputs(current: list[Output], reported: Iterable[Output]) -> list[Ou
     return merged
 
 
+_FAILED_STATES = (JobStatus.FAILED, JobStatus.CANCELED)
+# A group's tally keys its states by value (plain strings hash in C; the enum's hash is Python code).
+_ACTIVE_VALUES = frozenset(status.value for status in JobStatus if not status.is_terminal)
+_STATUS_VALUES = tuple(status.value for status in JobStatus)
+
+
+def _job_facts(job: Job) -> tuple:
+    """What a group aggregates of one job: status value, final elapsed (None while running),
+    running, progress while running (clamped; None if unknown), cancelable."""
+    status = job.status._value_
+    finished_at = job.finished_at
+    elapsed = None if finished_at is None else max(0.0, (finished_at - job.submitted_at).total_seconds())
+    if status not in _ACTIVE_VALUES:
+        return status, elapsed, False, None, False
+    progress = job.progress
+    if progress is not None:
+        progress = min(max(progress, 0.0), 1.0)
+    return status, elapsed, True, progress, bool(job.id) and bool(job.provider.can_cancel)
+
+
+class _GroupTally:
+    """A group's aggregates, kept per job so a change costs O(log n) and a question O(1).
+
+    Built from the jobs in one pass; :meth:`update` re-reads one job and moves
+    its contribution, so it is idempotent and calls may come in any order: the
+    last call after a job's last change leaves the tally exact. Not thread-safe
+    by itself (the group holds its lock around every use).
+    """
+
+    def __init__(self, jobs: list[Job], *, follow: bool = True):
+        self.jobs = jobs
+        self.places: dict[Job, list[int]] = {}
+        self.facts: dict[Job, tuple] | None = {}
+        #: Jobs in each state, by status value.
+        self.counts: dict[str, int] = dict.fromkeys(_STATUS_VALUES, 0)
+        #: Positions (0-based, ascending) of the jobs in each state, by status value.
+        self.positions: dict[str, list[int]] = {value: [] for value in _STATUS_VALUES}
+        self.final_elapsed = 0.0
+        #: (submitted_at, position, job) of the jobs not final when seen; finished ones leave lazily.
+        self.unfinished: list[tuple[datetime, int, Job]] = []
+        self.progress_sum = 0.0
+        self.running = 0
+        self.running_unknown = 0
+        self.cancelable = 0
+        if follow:
+            self._count_to_follow(jobs)
+        else:
+            self._count_once(jobs)
+
+    def _count_to_follow(self, jobs: list[Job]) -> None:
+        """One pass that also keeps what :meth:`update` needs: each job's facts and places."""
+        places, facts_of, counts, positions, unfinished = self.places, self.facts, self.counts, self.positions, []
+        final_elapsed, progress_sum, running, unknown, cancelable = 0.0, 0.0, 0, 0, 0
+        for index, job in enumerate(jobs):
+            facts = facts_of.get(job)
+            if facts is None:
+                facts = facts_of[job] = _job_facts(job)
+                places[job] = [index]
+                if facts[1] is None:
+                    unfinished.append((job.submitted_at, index, job))
+            else:  # the same job twice in one group counts twice, as it always did
+                places[job].append(index)
+            status, elapsed, is_running, progress, can_cancel = facts
+            counts[status] += 1
+            positions[status].append(index)
+            if elapsed is not None and elapsed > final_elapsed:
+                final_elapsed = elapsed
+            if is_running:
+                running += 1
+                if progress is None:
+                    unknown += 1
+                else:
+                    progress_sum += progress
+                cancelable += can_cancel
+        heapq.heapify(unfinished)
+        self.unfinished = unfinished
+        self.final_elapsed, self.progress_sum, self.running = final_elapsed, progress_sum, running
+        self.running_unknown, self.cancelable = unknown, cancelable
+
+    def _count_once(self, jobs: list[Job]) -> None:
+        """One pass for one question (a group nobody follows): no per-job memory, no updates after."""
+        self.facts = None
+        counts, positions = self.counts, self.positions
+        final_elapsed, progress_sum, running, unknown, cancelable = 0.0, 0.0, 0, 0, 0
+        earliest = None
+        for index, job in enumerate(jobs):
+            status, elapsed, is_running, progress, can_cancel = _job_facts(job)
+            counts[status] += 1
+            positions[status].append(index)
+            if elapsed is None:
+                if earliest is None or job.submitted_at < earliest:
+                    earliest = job.submitted_at
+            elif elapsed > final_elapsed:
+                final_elapsed = elapsed
+            if is_running:
+                running += 1
+                if progress is None:
+                    unknown += 1
+                else:
+                    progress_sum += progress
+                cancelable += can_cancel
+        self.unfinished = [] if earliest is None else [(earliest, 0, None)]
+        self.final_elapsed, self.progress_sum, self.running = final_elapsed, progress_sum, running
+        self.running_unknown, self.cancelable = unknown, cancelable
+
+    def _move(self, facts: tuple, places: list[int], sign: int) -> None:
+        """Add (sign 1) or take away (sign -1) one job's facts at ``places``."""
+        status, elapsed, running, progress, cancelable = facts
+        count = sign * len(places)
+        self.counts[status] += count
+        positions = self.positions[status]
+        for index in places:
+            if sign > 0:
+                bisect.insort(positions, index)
+            else:
+                del positions[bisect.bisect_left(positions, index)]
+        if elapsed is not None and elapsed > self.final_elapsed:  # a final elapsed never changes
+            self.final_elapsed = elapsed
+        if running:
+            self.running += count
+            if progress is None:
+                self.running_unknown += count
+            else:
+                self.progress_sum += count * progress
+        if cancelable:
+            self.cancelable += count
+
+    def update(self, job: Job) -> None:
+        old = self.facts.get(job) if self.facts is not None else None
+        if old is None:  # not one of ours (or a one-question count)
+            return
+        new = _job_facts(job)
+        if new == old:
+            return
+        places = self.places[job]
+        self._move(old, places, -1)
+        self._move(new, places, 1)
+        self.facts[job] = new
+        if old[1] is not None and new[1] is None:  # finished_at is set once; defensive all the same
+            heapq.heappush(self.unfinished, (job.submitted_at, places[0], job))
+        if not self.running:
+            self.progress_sum = 0.0  # no float drift left behind once nothing runs
+
+    # -- questions -------------------------------------------------------------------------
+    def status_counts(self) -> Counter:
+        return Counter({value: n for value, n in self.counts.items() if n})
+
+    def finished(self) -> int:
+        return len(self.jobs) - self.running
+
+    def elapsed(self) -> float:
+        heap = self.unfinished
+        while heap and self.facts is not None and self.facts[heap[0][2]][1] is not None:
+            heapq.heappop(heap)
+        if not heap:
+            return self.final_elapsed
+        return max(self.final_elapsed, (_now() - heap[0][0]).total_seconds(), 0.0)
+
+    def running_progress(self) -> float | None:
+        if self.running_unknown:
+            return None
+        return self.progress_sum if self.running else 0.0
+
+    def indices(self, states: Iterable[JobStatus]) -> list[int]:
+        """Positions of the jobs in any of ``states``, ascending."""
+        lists = [self.positions[status._value_] for status in states]
+        if len(lists) == 1:
+            return list(lists[0])
+        return sorted(index for part in lists for index in part)  # sorted runs: a linear merge in C
+
+    def first_indices(self, states: Iterable[JobStatus], limit: int) -> tuple[list[int], int]:
+        """The first ``limit`` positions in ``states`` and how many there are in all."""
+        lists = [self.positions[status._value_] for status in states]
+        total = sum(len(part) for part in lists)
+        first = list(itertools.islice(heapq.merge(*(part[:limit] for part in lists)), limit))
+        return first, total
+
+
 class JobGroup(Sequence[Job]):
-    """Many jobs followed as one: aggregate progress, one view, one wait."""
+    """Many jobs followed as one: aggregate progress, one view, one wait.
+
+    While anything listens (:meth:`on_change`, as every live view does), the
+    group keeps its aggregates (``counts()``, ``finished``, ``failed``,
+    ``completed``, ``elapsed``...) up to date from its jobs' changes, so asking
+    costs O(1) whatever the number of jobs; with no listener it counts afresh
+    on each question. ``jobs`` is not meant to be changed after construction.
+    """
 
     def __init__(self, jobs: Iterable[Job], name: str | None = None):
         self.jobs: list[Job] = list(jobs)
@@ -532,9 +719,16 @@ class JobGroup(Sequence[Job]):
         self.created_at = _now()
         self._callbacks: list[Callable[["JobGroup", Job], None]] = []
         self._job_subscriptions: list[Callable[[], None]] = []
+        #: Guards the callbacks, the tally and the done-callback counter (held briefly, never while calling out).
         self._lock = threading.Lock()
+        #: Serializes starting and stopping the subscriptions to the jobs (may be held while calling out).
+        self._follow_lock = threading.Lock()
+        #: The live aggregates while the group follows its jobs, else None.
+        self._tally: _GroupTally | None = None
         self._done_callbacks: list[Callable[["JobGroup"], None]] | None = None
         self._unfinished = 0
+        #: (jobs as listed, {job: position}) for views, built on first need.
+        self._places: tuple[list[Job], dict[Job, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -545,25 +739,95 @@ class JobGroup(Sequence[Job]):
     def __iter__(self) -> Iterator[Job]:
         return iter(self.jobs)
 
+    def _ask(self, question: Callable[[_GroupTally], Any]) -> Any:
+        """``question(tally)`` on the live tally, or on a fresh one when nothing follows the jobs."""
+        with self._lock:
+            if self._tally is not None:
+                return question(self._tally)
+        return question(_GroupTally(self.jobs, follow=False))
+
+    def _jobs_at(self, indices: list[int]) -> list[Job]:
+        jobs = self.jobs
+        return [jobs[index] for index in indices]
+
     def counts(self) -> Counter:
         """How many jobs are in each state (``Counter`` keyed by status value)."""
-        return Counter(job.status.value for job in self.jobs)
+        with self._lock:
+            if self._tally is not None:
+                return self._tally.status_counts()
+        return Counter(job.status._value_ for job in self.jobs)  # nobody follows: the plain count is quickest
 
     @property
     def done(self) -> bool:
-        return all(job.status.is_terminal for job in self.jobs)
+        return self.finished == len(self.jobs)
 
     @property
     def finished(self) -> int:
-        return sum(job.status.is_terminal for job in self.jobs)
+        return self._ask(_GroupTally.finished)
 
     @property
     def completed(self) -> list[Job]:
-        return [job for job in self.jobs if job.status == JobStatus.COMPLETED]
+        return self._jobs_at(self._ask(lambda tally: tally.indices((JobStatus.COMPLETED,))))
 
     @property
     def failed(self) -> list[Job]:
-        return [job for job in self.jobs if job.status in (JobStatus.FAILED, JobStatus.CANCELED)]
+        return self._jobs_at(self._ask(lambda tally: tally.indices(_FAILED_STATES)))
+
+    def jobs_in(self, states: Iterable[JobStatus | str]) -> list[Job]:
+        """The jobs in any of ``states``, in the group's order."""
+        wanted = tuple(dict.fromkeys(JobStatus(state) for state in states))
+        return self._jobs_at(self._ask(lambda tally: tally.indices(wanted)))
+
+    def _page_in(self, states: Iterable[JobStatus], start: int, stop: int) -> tuple[list[Job], int]:
+        """Jobs ``start:stop`` of those in ``states`` (group order), and how many are in them in all."""
+        wanted = tuple(states)
+
+        def read(tally: _GroupTally) -> tuple[list[int], int]:
+            indices = tally.indices(wanted) if len(wanted) > 1 else tally.positions[wanted[0]._value_]
+            return indices[start:stop], len(indices)
+
+        indices, total = self._ask(read)
+        return self._jobs_at(indices), total
+
+    def _first_in(self, states: Iterable[JobStatus], limit: int) -> tuple[list[Job], int]:
+        """The first ``limit`` jobs in ``states`` (group order) and how many are in them in all."""
+        wanted = tuple(states)
+        indices, total = self._ask(lambda tally: tally.first_indices(wanted, limit))
+        return self._jobs_at(indices), total
+
+    def _position_finder(self, jobs: Iterable[Job]) -> Callable[[Job], int | None]:
+        """``position(job)``: the place (1…n) of each of ``jobs`` in the group (the last one
+        if a job is there twice), from a map built once per group, not once per question."""
+        places = self._places
+        if places is None or len(places[0]) != len(self.jobs):
+            places = None
+        found = {}
+        for job in jobs:
+            index = places[1].get(job) if places else None
+            if places is None or (index is not None and self.jobs[index] is not job):  # first use, or jobs changed
+                listing = list(self.jobs)
+                places = self._places = (listing, {member: i for i, member in enumerate(listing)})
+                index = places[1].get(job)
+            found[job] = None if index is None else index + 1
+        return found.get
+
+    def _summary_facts(self, failures: int = 0) -> dict[str, Any]:
+        """Every aggregate a view draws, read at one moment (one lock, O(1) while followed);
+        with ``failures``, also the first that many failed or canceled jobs and how many in all."""
+        def read(tally: _GroupTally) -> dict[str, Any]:
+            first, total = tally.first_indices(_FAILED_STATES, failures) if failures else ([], 0)
+            return {
+                "counts": tally.status_counts(),
+                "finished": tally.finished(),
+                "elapsed": tally.elapsed(),
+                "running_progress": tally.running_progress(),
+                "cancelable": tally.cancelable,
+                "failures": first,
+                "failures_total": total,
+            }
+        facts = self._ask(read)
+        facts["failures"] = self._jobs_at(facts["failures"])
+        return facts
 
     @property
     def outputs(self) -> list[Output]:
@@ -571,25 +835,40 @@ class JobGroup(Sequence[Job]):
 
     @property
     def elapsed(self) -> float:
-        return max((job.elapsed for job in self.jobs), default=0.0)
+        return self._ask(_GroupTally.elapsed)
 
     def on_change(self, callback: Callable[["JobGroup", Job], None]) -> Callable[[], None]:
         """Call ``callback(group, job)`` whenever one of the jobs changes."""
-        with self._lock:
-            self._callbacks.append(callback)
+        with self._follow_lock:
+            with self._lock:
+                self._callbacks.append(callback)
             if not self._job_subscriptions:
-                self._job_subscriptions = [job.on_change(self._job_changed) for job in self.jobs]
+                self._follow()
 
         def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._callbacks:
-                    self._callbacks.remove(callback)
-                if not self._callbacks:  # nobody listens to the group: stop listening to its jobs
+            with self._follow_lock:
+                with self._lock:
+                    if callback in self._callbacks:
+                        self._callbacks.remove(callback)
+                    last = not self._callbacks
+                    if last:
+                        self._tally = None
+                if last:  # nobody listens to the group: stop listening to its jobs
                     for stop in self._job_subscriptions:
                         stop()
                     self._job_subscriptions = []
 
         return unsubscribe
+
+    def _follow(self) -> None:
+        """Subscribe to every job, then build the tally: a change that lands before the build
+        is read by it, one after it updates it (every update re-reads the job)."""
+        self._job_subscriptions = [job.on_change(self._job_changed) for job in self.jobs]
+        tally = _GroupTally(self.jobs)  # outside the lock: tracker threads are not held up meanwhile
+        with self._lock:
+            for job in self.jobs:  # what changed while it was being built
+                tally.update(job)
+            self._tally = tally
 
     def add_done_callback(self, callback: Callable[["JobGroup"], None]) -> None:
         """Call ``callback(group)`` once every job has finished (see :meth:`Job.add_done_callback`).
@@ -621,11 +900,27 @@ class JobGroup(Sequence[Job]):
 
     @property
     def finished_all(self) -> bool:
-        """True once every job has finished (outputs saved, done callbacks run)."""
-        return all(job.finished for job in self.jobs)
+        """True once every job has finished (outputs saved, done callbacks run).
+
+        Counted by the group's own done callback on each job (armed on first
+        use, O(1) after): true only once that callback has run for every job.
+        """
+        with self._lock:
+            armed = self._done_callbacks is not None
+            if armed:
+                return not self._unfinished
+        if all(job.finished for job in self.jobs):  # cheap when nothing is armed: nothing to wait for
+            return True
+        self.add_done_callback(_nothing)  # arm the counter: later questions are O(1)
+        with self._lock:
+            return not self._unfinished
 
     def _job_changed(self, job: Job) -> None:
-        for callback in list(self._callbacks):
+        with self._lock:
+            if self._tally is not None:
+                self._tally.update(job)
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
             try:
                 callback(self, job)
             except Exception:
@@ -722,19 +1017,23 @@ class JobGroup(Sequence[Job]):
         frame = pd.DataFrame(rows, columns=columns, index=pd.RangeIndex(1, len(rows) + 1, name="job"))
         return frame
 
-    def summary(self) -> str:
-        counts = self.counts()
+    def summary(self, facts: dict[str, Any] | None = None) -> str:
+        """``"3/10 done (7 processing, 3 completed)"``; ``facts`` (counts and finished, as a view
+        read them) gives the same moment as the view instead of a new reading."""
+        counts = facts["counts"] if facts else self.counts()
+        finished = facts["finished"] if facts else self.finished
         parts = [f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1])]
-        return f"{self.finished}/{len(self)} done ({', '.join(parts) or 'empty'})"
+        return f"{finished}/{len(self)} done ({', '.join(parts) or 'empty'})"
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         shown = self.jobs if limit is None else self.jobs[:limit]
+        facts = self._summary_facts()
         return {
             "name": self.name,
             "total": len(self),
-            "finished": self.finished,
-            "counts": dict(self.counts()),
-            "elapsed": self.elapsed,
+            "finished": facts["finished"],
+            "counts": dict(facts["counts"]),
+            "elapsed": facts["elapsed"],
             "jobs": [job.to_dict() for job in shown],
             "shown": len(shown),
         }
@@ -747,6 +1046,10 @@ class JobGroup(Sequence[Job]):
         if _renderer is not None:
             return _renderer(self, include=include, exclude=exclude)
         return {"text/plain": repr(self)}
+
+
+def _nothing(_target) -> None:
+    """A done callback that only arms a group's finished counter."""
 
 
 def _run_done_callback(callback, target) -> None:

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bench_pages", "bench_large_results", "bench_ocr", "bench_tracker", "bench_office"])
+@pytest.mark.parametrize("name", ["bench_pages", "bench_large_results", "bench_ocr", "bench_tracker", "bench_office",
+                                  "bench_group"])
 def test_benchmark_runs_in_quick_mode_and_writes_its_rows(tmp_path, name):
     if name == "bench_office" and not ((SHARED / "realdocs-dev").is_dir() and shutil.which("soffice")):
         pytest.skip("bench_office needs ../shared/realdocs-dev and LibreOffice")

@@ -15,7 +15,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from ..jobs import Job, JobGroup
@@ -267,11 +267,11 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
     Rows are numbered by their place in the group (1…n).
     """
     shown = group.jobs[:GROUP_ROWS] if jobs is None else jobs
-    positions = {id(job): n for n, job in enumerate(group.jobs, 1)}
-    counts = group.counts()
+    facts = group._summary_facts(failures=MAX_MESSAGES)  # one moment; O(1) while the group is followed
+    counts = facts["counts"]
     total = len(group)
-    failed = group.failed
-    failures, failures_more = _capped(failed, MAX_MESSAGES)
+    failures = facts["failures"]
+    failures_more = max(0, facts["failures_total"] - len(failures))
     states = [
         {"label": f"{counts[s.value]} {s.value}", "status": s.value, "count": counts[s.value], "color": status_color(s.value)}
         for s in JobStatus
@@ -283,8 +283,9 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
         if total and counts.get(s.value)
     ]
     finished = sum(n for state, n in counts.items() if JobStatus(state).is_terminal)
-    elapsed = group.elapsed
-    partial = _running_progress(group.jobs)
+    elapsed = facts["elapsed"]
+    partial = facts["running_progress"]
+    position = _positions(group, [*shown, *failures])
     view = {
         "name": _clean(group.name, 200) if group.name else None,
         "total": total,
@@ -300,21 +301,21 @@ def group_view(group: JobGroup, jobs: list[Job] | None = None) -> tuple[dict[str
         else None,
         "elapsed_text": format_seconds(elapsed),
         "more": max(0, total - len(shown)),
-        "failures": [job_view(snapshot(job), positions.get(id(job))) for job in failures],
+        "failures": [job_view(snapshot(job), position(job)) for job in failures],
         "failures_more": failures_more,
+        "cancelable": facts["cancelable"],
     }
-    return view, [job_view(snapshot(job), positions.get(id(job))) for job in shown]
+    return view, [job_view(snapshot(job), position(job)) for job in shown]
 
 
 def _running_progress(jobs: list[Job]) -> float | None:
     """The sum of the running jobs' progress, if every running job reports one (else None)."""
-    total = 0.0
-    for job in jobs:
-        if not job.status.is_terminal:
-            if job.progress is None:
-                return None
-            total += min(max(job.progress, 0.0), 1.0)
-    return total
+    return JobGroup(jobs)._summary_facts()["running_progress"]
+
+
+def _positions(group: JobGroup, jobs: list[Job]) -> Callable[[Job], int | None]:
+    """``position(job)``: the place (1…n) of each of ``jobs`` in the group, found in O(len(jobs))."""
+    return group._position_finder(jobs)
 
 
 # -- HTML ------------------------------------------------------------------------------------

@@ -530,11 +530,18 @@ class JobGroupWidget(_LiveView, w.VBox):
     def __repr__(self) -> str:
         return repr(self.group)
 
-    def _filtered(self) -> list[Job]:
+    def _page_of(self, page: int) -> tuple[list[Job], int, int]:
+        """The jobs shown on ``page`` (clamped), the page, and how many jobs the filter keeps:
+        from the group's tally, so a redraw never walks every job."""
         states = self.FILTERS[self.show.value]
+        total = len(self.group.jobs) if states is None else self.group._page_in(states, 0, 0)[1]
+        pages = max(1, -(-total // self.page_size))
+        page = min(page, pages - 1)
+        start, stop = page * self.page_size, (page + 1) * self.page_size
         if states is None:
-            return self.group.jobs
-        return [job for job in self.group.jobs if job.status in states]
+            return self.group.jobs[start:stop], page, total
+        shown, total = self.group._page_in(states, start, stop)
+        return shown, page, total
 
     def go_to(self, page: int) -> None:
         """Show page ``page`` (clamped to the pages that exist)."""
@@ -560,39 +567,37 @@ class JobGroupWidget(_LiveView, w.VBox):
                 self.details, self.open_job, self.cancel_all, self.save_all, self.retry_failed, self.delete_all)
 
     def _draw(self) -> None:
-        jobs = self._filtered()
-        pages = max(1, -(-len(jobs) // self.page_size))
-        page = min(self.page, pages - 1)
-        shown = jobs[page * self.page_size: (page + 1) * self.page_size]
+        shown, page, filtered = self._page_of(self.page)
+        pages = max(1, -(-filtered // self.page_size))
         view, rows = html.group_view(self.group, shown)
         counts = view["counts"]
-        self._failed = self._failed or bool(counts.get(JobStatus.FAILED.value) or counts.get(JobStatus.CANCELED.value))
+        failed = bool(counts.get(JobStatus.FAILED.value) or counts.get(JobStatus.CANCELED.value))
+        self._failed = self._failed or failed
         completed = counts.get(JobStatus.COMPLETED.value, 0)
         with self.hold_sync():
             self.page = page
             self.redraws += 1
-            self.status = self.group.summary()
+            self.status = self.group.summary(view)
             self.header.value = html.render("group_header.html.j2", group=view)
             self.bar.value = html.render("live_split_bar.html.j2", group=view)
             self.finished_count = view["finished"]
             first = page * self.page_size + 1 if shown else 0
-            self.page_label.value = f"{first}–{first + len(shown) - 1 if shown else 0} of {len(jobs)}"
+            self.page_label.value = f"{first}–{first + len(shown) - 1 if shown else 0} of {filtered}"
             self.prev_button.disabled = page == 0
             self.next_button.disabled = page >= pages - 1
             self.table.value = html.render("jobs_table.html.j2", jobs=rows) if rows else html.render(
                 "message.html.j2", text="no jobs to show", color="var(--jp-ui-font-color2, #666)")
             # An action appears once it can apply (a narrow notebook has no room for idle buttons).
-            cancelable = any(not job.status.is_terminal and job.provider.can_cancel and job.id
-                             for job in self.group.jobs)
-            deletable = any(job.status.is_terminal and not job.status.is_gone for job in self.group.jobs)
+            cancelable = view["cancelable"] > 0
+            deletable = any(counts.get(s.value) for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED))
             _show(self.cancel_all, not view["done"])
             _show(self.save_all, completed)
             _show(self.save_dir, completed)
-            _show(self.retry_failed, self.group.failed)
+            _show(self.retry_failed, failed)
             _show(self.delete_all, deletable or self._confirm_delete.asking)
             self.cancel_all.disabled = self._busy or not cancelable
             self.save_all.disabled = self._busy or not completed
-            self.retry_failed.disabled = self._busy or not self.group.failed
+            self.retry_failed.disabled = self._busy or not failed
             if not self._confirm_delete.asking:
                 self.delete_all.disabled = self._busy or not deletable
             for part in (self.prev_button, self.page_label, self.next_button):
