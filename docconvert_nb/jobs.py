@@ -576,8 +576,7 @@ class _GroupTally:
 
     def _count_to_follow(self, jobs: list[Job]) -> None:
         """One pass that also keeps what :meth:`update` needs: each job's facts and places."""
-        places, facts_of, counts, positions, unfinished = self.places, self.facts, self.counts, self.positions, []
-        final_elapsed, progress_sum, running, unknown, cancelable = 0.0, 0.0, 0, 0, 0
+        places, facts_of, unfinished = self.places, self.facts, []
         for index, job in enumerate(jobs):
             facts = facts_of.get(job)
             if facts is None:
@@ -587,48 +586,35 @@ class _GroupTally:
                     unfinished.append((job.submitted_at, index, job))
             else:  # the same job twice in one group counts twice, as it always did
                 places[job].append(index)
-            status, elapsed, is_running, progress, can_cancel = facts
-            counts[status] += 1
-            positions[status].append(index)
-            if elapsed is not None and elapsed > final_elapsed:
-                final_elapsed = elapsed
-            if is_running:
-                running += 1
-                if progress is None:
-                    unknown += 1
-                else:
-                    progress_sum += progress
-                cancelable += can_cancel
+            self._add(index, facts)
         heapq.heapify(unfinished)
         self.unfinished = unfinished
-        self.final_elapsed, self.progress_sum, self.running = final_elapsed, progress_sum, running
-        self.running_unknown, self.cancelable = unknown, cancelable
 
     def _count_once(self, jobs: list[Job]) -> None:
         """One pass for one question (a group nobody follows): no per-job memory, no updates after."""
         self.facts = None
-        counts, positions = self.counts, self.positions
-        final_elapsed, progress_sum, running, unknown, cancelable = 0.0, 0.0, 0, 0, 0
         earliest = None
         for index, job in enumerate(jobs):
-            status, elapsed, is_running, progress, can_cancel = _job_facts(job)
-            counts[status] += 1
-            positions[status].append(index)
-            if elapsed is None:
-                if earliest is None or job.submitted_at < earliest:
-                    earliest = job.submitted_at
-            elif elapsed > final_elapsed:
-                final_elapsed = elapsed
-            if is_running:
-                running += 1
-                if progress is None:
-                    unknown += 1
-                else:
-                    progress_sum += progress
-                cancelable += can_cancel
+            facts = _job_facts(job)
+            if facts[1] is None and (earliest is None or job.submitted_at < earliest):
+                earliest = job.submitted_at
+            self._add(index, facts)
         self.unfinished = [] if earliest is None else [(earliest, 0, None)]
-        self.final_elapsed, self.progress_sum, self.running = final_elapsed, progress_sum, running
-        self.running_unknown, self.cancelable = unknown, cancelable
+
+    def _add(self, index: int, facts: tuple) -> None:
+        """Count one job at ``index`` whose facts are ``(status, elapsed, running, progress, cancelable)``."""
+        status, elapsed, is_running, progress, can_cancel = facts
+        self.counts[status] += 1
+        self.positions[status].append(index)
+        if elapsed is not None and elapsed > self.final_elapsed:
+            self.final_elapsed = elapsed
+        if is_running:
+            self.running += 1
+            if progress is None:
+                self.running_unknown += 1
+            else:
+                self.progress_sum += progress
+            self.cancelable += can_cancel
 
     def _move(self, facts: tuple, places: list[int], sign: int) -> None:
         """Add (sign 1) or take away (sign -1) one job's facts at ``places``."""

@@ -73,14 +73,7 @@ _INFO = re.compile(r"DjVu (\d+)x(\d+), v\d+, (\d+) dpi")
 
 def page_info(ctx, path: Path, index: int) -> PageInfo:
     """Size, resolution and hidden text of page ``index`` (0-based)."""
-    out = _djvused(ctx, path, f"select {index + 1}; dump; print-txt")
-    info = _INFO.search(out)
-    if not info:
-        raise DocconvertError(f"page {index + 1} of the DjVu document has no image information (damaged?)")
-    start = out.find("\n(")
-    words = text_leaves(parse_sexpr(out[start + 1:])) if start >= 0 else []
-    width, height, dpi = (int(g) for g in info.groups())
-    return PageInfo(width, height, dpi, words)
+    return _parse_page_info(_djvused(ctx, path, f"select {index + 1}; dump; print-txt"), index)
 
 
 _PAGE_DUMP = re.compile(r"^\s*FORM:DJVU \[\d+\]", re.MULTILINE)
