@@ -256,3 +256,28 @@ def test_group_and_job_cards_fit_700_and_1400_px(lab, browser, tmp_path, theme):
                 assert max(metrics["rows"]) <= 26, (name, width, metrics["rows"])
                 assert metrics["tableHeight"] < 900 and metrics["cardHeight"] < 900 + 200, (name, metrics)
             screenshot(page, tmp_path / f"{name}-{tag}-{width}.png")
+
+
+PLOT_CELLS = [
+    "%matplotlib inline\nimport pandas as pd\nimport docconvert_nb as dc",
+    "df = pd.DataFrame({'City': ['Lisbon', 'Porto', 'Braga'], 'Population': [545923, 231800, 193300]})\n"
+    "dc.plot_table(df);",
+]
+
+
+def test_a_table_plot_sits_on_the_dark_theme_without_a_white_box(lab, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    write_notebook(lab.root_dir / "plot.ipynb", PLOT_CELLS)
+    lab.configure(theme="JupyterLab Dark")
+    page = open_notebook(browser, lab, "plot.ipynb")
+    run_all(page)
+    image = page.locator(".jp-RenderedImage img").first
+    expect(image).to_be_visible()
+    shot = screenshot(page, tmp_path / "plot-dark.png")
+    box = image.bounding_box()
+    from PIL import Image
+
+    with Image.open(shot) as picture:
+        corner = picture.convert("RGB").getpixel((int(box["x"]) + 3, int(box["y"]) + 3))
+    assert max(corner) < 90, f"the plot's corner is {corner}: a light box on the dark theme"

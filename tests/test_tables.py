@@ -244,6 +244,25 @@ def test_plot_table_guesses_value_and_label():
         plt.close(ax.figure)
 
 
+def test_plot_table_reads_on_light_and_dark_notebooks():
+    """The figure is transparent and its text grey: no white box in JupyterLab's dark theme."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+    from PIL import Image
+
+    ax = plot_table(dc.to_dataframe(US_OCR_CSV))
+    try:
+        buf = io.BytesIO()  # as IPython's inline backend saves it: with the figure's own facecolor
+        ax.figure.savefig(buf, format="png", facecolor=ax.figure.get_facecolor(), dpi=40)
+        image = Image.open(io.BytesIO(buf.getvalue())).convert("RGBA")
+        assert image.getpixel((1, 1))[3] == 0  # the corner shows the notebook behind it
+        assert {to_hex(ax.title.get_color()), to_hex(ax.xaxis.label.get_color())} == {"#8a8a8a"}
+    finally:
+        plt.close(ax.figure)
+
+
 def test_plot_table_percent_axis_and_errors():
     import matplotlib.pyplot as plt
 

@@ -125,8 +125,28 @@ def plot_table(df: pd.DataFrame, value: str | None = None, label: str | None = N
     if len(df) > limit:
         title += f" (first {limit} of {len(df)} rows)"
     ax.set_title(title)
+    _readable_on_any_theme(ax)
     ax.figure.tight_layout()
     return ax
+
+
+#: A grey that reads on JupyterLab's light and dark backgrounds alike (contrast ≥ 3.5:1 on both).
+NEUTRAL = "#8a8a8a"
+
+
+def _readable_on_any_theme(ax) -> None:
+    """A transparent figure whose text, ticks and frame are grey, so the plot sits on the
+    notebook's own background instead of a white box in a dark theme."""
+    ax.figure.patch.set_alpha(0.0)
+    ax.patch.set_alpha(0.0)
+    ax.title.set_color(NEUTRAL)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.label.set_color(NEUTRAL)
+    ax.tick_params(colors=NEUTRAL, which="both")
+    for spine in ax.spines.values():
+        spine.set_edgecolor(NEUTRAL)
+    for text in ax.texts:  # pie labels and percentages
+        text.set_color(NEUTRAL)
 
 
 def _default_value(df: pd.DataFrame) -> str:
