@@ -166,6 +166,24 @@ def _docx_field(instruction: str) -> str:
             '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
 
 
+def _docx_package(body: str, rels: str | None = None) -> bytes:
+    """A minimal DOCX around ``body`` (WordprocessingML), with the document's relationships ``rels`` if given."""
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+        "word/document.xml": f'<?xml version="1.0" encoding="UTF-8"?><w:document {_W}><w:body>{body}</w:body></w:document>',
+    }
+    if rels is not None:
+        parts["word/_rels/document.xml.rels"] = ('<?xml version="1.0" encoding="UTF-8"?>'
+                                                 '<Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                                                 f'2006/relationships">{rels}</Relationships>')
+    return _zip(parts)
+
+
 def docx(server: RecordingServer, canaries: Canaries) -> bytes:
     links = {"rId10": server.url("docx-blip.png"), "rId11": canaries.image.as_uri(),
              "rId12": server.url("docx-vml.png"), "rId13": canaries.image.as_uri()}
@@ -179,17 +197,7 @@ def docx(server: RecordingServer, canaries: Canaries) -> bytes:
             + _docx_field(f'INCLUDEPICTURE "{canaries.image}" \\d')
             + _docx_field(f'INCLUDETEXT "{canaries.text}"')
             + _docx_field(f'INCLUDETEXT "{server.url("docx-include.txt")}"'))
-    return _zip({
-        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
-        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
-        "word/document.xml": f'<?xml version="1.0" encoding="UTF-8"?><w:document {_W}><w:body>{body}</w:body></w:document>',
-        "word/_rels/document.xml.rels": '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>',
-    })
+    return _docx_package(body, rels)
 
 
 _ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -444,15 +452,7 @@ def nested_tables_docx(depth: int = 60) -> bytes:
                '</w:tblGrid><w:tr><w:tc><w:p><w:r><w:t>x</w:t></w:r></w:p>')
     closing = '<w:p/></w:tc><w:tc><w:p><w:r><w:t>y</w:t></w:r></w:p></w:tc></w:tr></w:tbl>'
     body = opening * depth + "<w:p/>" + closing * depth + "<w:p/>"
-    return _zip({
-        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
-        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
-        "word/document.xml": f'<?xml version="1.0" encoding="UTF-8"?><w:document {_W}><w:body>{body}</w:body></w:document>',
-    })
+    return _docx_package(body)
 
 
 def million_rows_xlsx() -> bytes:
