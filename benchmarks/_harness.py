@@ -132,7 +132,12 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 @dataclass
 class ChildRun:
-    """A finished child process: wall time, CPU time and peak resident memory."""
+    """A finished child process: wall time, CPU time and peak resident memory.
+
+    ``peak_rss_bytes`` comes from ``wait4``, and Linux starts a child's ``ru_maxrss`` at its parent's
+    resident size when it forks: it is a floor of this (small) runner's size, never less. A child that
+    needs its own peak reads ``VmHWM`` itself (:func:`peak_rss_bytes`).
+    """
 
     returncode: int
     seconds: float

@@ -564,17 +564,22 @@ class OfficeServer:
                     raise ToolFailed(f"LibreOffice took longer than {_seconds(timeout)} s to {what} and was stopped; "
                                      "it restarts on the next job (pass timeout=... to allow more)") from None
                 limit = self._rss_limit_mb
-                if limit is not None and what == "convert":
-                    used = resident_mb(self._office.pid)
-                    self.peak_rss_mb = max(self.peak_rss_mb, used)
-                    if used > limit:
-                        self.stop()
-                        raise ToolFailed(f"LibreOffice needed more than {limit} MB of memory for this document "
-                                         "and was stopped; it restarts on the next job") from None
+                if limit is not None and what == "convert" and self._sample_memory() > limit:
+                    self.stop()
+                    raise ToolFailed(f"LibreOffice needed more than {limit} MB of memory for this document "
+                                     "and was stopped; it restarts on the next job") from None
                 continue
             if reply is None:
                 raise (DocumentKilledOffice if what == "convert" else OfficeDied)("the LibreOffice bridge exited")
+            if what == "convert" and self._rss_limit_mb is not None:
+                self._sample_memory()  # a document converted between two samples still has its size recorded
             return reply
+
+    def _sample_memory(self) -> int:
+        """The office's resident size now, in MB, folded into ``peak_rss_mb``."""
+        used = resident_mb(self._office.pid) if self._office is not None else 0
+        self.peak_rss_mb = max(self.peak_rss_mb, used)
+        return used
 
     @staticmethod
     def _read_replies(bridge: subprocess.Popen, replies: queue.Queue) -> None:
