@@ -295,7 +295,9 @@ def reattach(*, provider: str | Provider | None = None, completed: bool = False)
         if not finished and not table.claim(row):
             skipped.append(f"{row['source_name']}: another process reattached it just now")
             continue
-        jobs.append(tracker.follow(_job_from_row(row, chosen, save=not finished), row["provider_id"]))
+        job = _job_from_row(row, chosen, save=not finished)
+        chosen.resume(row["provider_id"], job.request)
+        jobs.append(tracker.follow(job, row["provider_id"]))
     if skipped:
         warnings.warn(f"not reattached: {'; '.join(skipped)}", stacklevel=2)
     return JobGroup(jobs, name="reattached")

@@ -237,12 +237,14 @@ def test_a_killed_process_loses_nothing_the_journal_had(home):
 
 # -- reattaching -----------------------------------------------------------------------------------
 
+#: Submits ``{call}`` (saving into ``{out}``), waits for the provider's id to reach the journal, and dies.
 SUBMIT_AND_DIE = """
     import os, signal, sys, time
     import docconvert_nb as dc
+    from docconvert_nb import samples
     from tests.helpers import image_bytes
-    job = dc.convert(image_bytes(color=(10, 200, 30)), to="jpg", provider="onlineconvert", name="slow.png",
-                     save_to=sys.argv[1])
+    save_to = {out!r}
+    job = {call}
     deadline = time.monotonic() + 30
     while job.id is None:
         assert time.monotonic() < deadline and not job.done, job
@@ -278,7 +280,8 @@ def test_a_slow_cloud_job_survives_its_kernel_and_is_completed_by_a_new_one(home
             "ONLINE_CONVERT_BASE_URL": f"{sim.base_url}/v2",
             "ONLINE_CONVERT_API_KEY": sim.credentials["api_key"],
         }
-        first = run_python(SUBMIT_AND_DIE.replace("sys.argv[1]", repr(str(out))), env)
+        call = 'dc.convert(image_bytes(color=(10, 200, 30)), to="jpg", provider="onlineconvert", name="slow.png", save_to=save_to)'
+        first = run_python(SUBMIT_AND_DIE.format(call=call, out=str(out)), env)
         assert first.returncode == -9, first.stderr
         key, job_id = first.stdout.split()
         unfinished = Journal(home / journal.FILE_NAME).unfinished()
@@ -291,6 +294,25 @@ def test_a_slow_cloud_job_survives_its_kernel_and_is_completed_by_a_new_one(home
     assert report == {"key": key, "id": job_id, "status": "completed", "saved": [str(out / "slow.jpg")],
                       "journal": "completed", "rows": 1, "again": 0}
     assert (out / "slow.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.slow
+def test_a_reattached_aspose_task_names_its_outputs_after_the_source(home, tmp_path):
+    """Aspose answers with result data only: the output's name comes from the journaled source."""
+    out = tmp_path / "out"
+    out.mkdir()
+    call = ('dc.recognize_tables(samples.table_image(samples.SAMPLE_TABLE), to="csv", provider="aspose", '
+            'name="cities.png", save_to=save_to)')
+    with dc.simulate("aspose", durations={"queued": 0.5, "processing": 3.0}) as sim:
+        env = {"DOCCONVERT_NB_HOME": str(home), "ASPOSE_BASE_URL": sim.provider_base_url,
+               "ASPOSE_CLIENT_ID": sim.credentials["client_id"],
+               "ASPOSE_CLIENT_SECRET": sim.credentials["client_secret"]}
+        first = run_python(SUBMIT_AND_DIE.format(call=call, out=str(out)), env)
+        assert first.returncode == -9, first.stderr
+        second = run_python(REATTACH, env)
+        assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout.strip().splitlines()[-1])
+    assert (report["status"], report["saved"]) == ("completed", [str(out / "cities.csv")])
 
 
 def test_an_embedded_result_finished_after_the_journal_stopped_hearing_is_reattached(home, tmp_path):

@@ -139,6 +139,15 @@ class Aspose(CloudProvider):
                 return self._gone(job_id, {})
         return self._fetch(job_id, task)
 
+    def resume(self, job_id: str, request: ConversionRequest) -> None:
+        """A task another process submitted: its endpoint and output names come from the request."""
+        try:
+            family = _family(request)
+        except DocconvertError:
+            return  # not a request this adapter would have sent: let the status call find the family
+        with self._lock:
+            self._tasks.setdefault(job_id, _Task(family=family, stem=Path(request.source.name).stem or "result"))
+
     def delete(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
         family = task.family if task else protocol.RECOGNIZE_IMAGE

@@ -113,6 +113,14 @@ class Provider(ABC):
     def cancel(self, job_id: str) -> None:
         raise ProviderError(f"{self.label or self.name} cannot cancel a running job")
 
+    def resume(self, job_id: str, request: ConversionRequest) -> None:
+        """Take up a job another process submitted as ``request`` (``dc.reattach()`` calls it).
+
+        Adapters that keep facts about their jobs in memory (which endpoint,
+        what to name the outputs) rebuild them here from the journaled
+        request; ``request.source`` has the name and format but no content.
+        """
+
     # -- how to follow a job ------------------------------------------------
     def subscribe(self, callback: UpdateCallback) -> bool:
         """Register for pushed updates; return True if this provider pushes them.

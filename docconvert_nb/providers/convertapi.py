@@ -245,6 +245,11 @@ class ConvertAPI(CloudProvider):
         self.require_credentials()
         return {"Authorization": f"Bearer {self.credential('secret')}", "Accept": "application/json"}
 
+    def resume(self, job_id: str, request: ConversionRequest) -> None:
+        """A job another process submitted: its outputs are named after the journaled source."""
+        with self._lock:
+            self._jobs.setdefault(job_id, _JobState(id=job_id, stem=Path(request.source.name).stem or "result"))
+
     def _state(self, job_id: str) -> _JobState:
         with self._lock:
             state = self._jobs.get(job_id)
