@@ -54,15 +54,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import urlsplit, urlunsplit
 
-from ..documents import Source
 from ..engine import tools
 from ..engine.core import DEFAULT_MAX_PIXELS, _input_file_name, load_converters
 from ..engine.registry import REGISTRY, Converter, Registry
-from ..errors import DocconvertError, JobNotFound, OutputUnavailable, ProviderError, UnsupportedConversion
+from ..errors import DocconvertError, JobNotFound, ProviderError, UnsupportedConversion
 from ..outputs import Output
 from ..status import JobStatus
+from ._dask_data import RemoteSource, file_opener, location, public_address, remove_url, stage_input, url_opener
 from .base import Capability, ConversionRequest, JobSnapshot, Provider, UpdateCallback
 
 log = logging.getLogger(__name__)
@@ -174,7 +173,7 @@ class DaskProvider(Provider):
         if client is None:
             client = os.environ.get(ENV_SCHEDULER, "").strip() or None
         self._client_arg = client
-        self.results = _location(results)
+        self.results = location(results)
         self.shared_dirs = [Path(d).expanduser().resolve() for d in shared_dirs]
         self.inline_limit = int(inline_limit)
         self.retries = int(retries)
@@ -228,7 +227,7 @@ class DaskProvider(Provider):
                 client = Client(self._cluster, set_as_default=False)
                 self._owns_client = True
         except OSError as exc:
-            raise ProviderError(f"cannot reach the Dask scheduler {_public_address(arg)}: {exc}") from None
+            raise ProviderError(f"cannot reach the Dask scheduler {public_address(arg)}: {exc}") from None
         client.register_plugin(EnginePlugin(), name=EnginePlugin.name)
         client.subscribe_topic(self._topic, self._events.put)
         self._completions = as_completed(loop=client.loop)
@@ -303,7 +302,7 @@ class DaskProvider(Provider):
         elif source.path is not None and self._shared(source.path):
             spec["input_path"] = str(source.path.resolve())
         elif self.results:
-            spec["input_url"] = record.staged_input = self._stage(job_id, input_name, source)
+            spec["input_url"] = record.staged_input = stage_input(self.results, job_id, input_name, source)
         else:
             data = record.scattered = client.scatter(source.read_bytes(), hash=False)
         with self._cond:
@@ -377,9 +376,9 @@ class DaskProvider(Provider):
         info = super().describe()
         address = self.scheduler_address
         info.update(
-            scheduler=_public_address(address) if address else "a LocalCluster, started on first use",
+            scheduler=public_address(address) if address else "a LocalCluster, started on first use",
             connected=self._client is not None,
-            results=_public_address(self.results) if self.results else None,
+            results=public_address(self.results) if self.results else None,
         )
         if self._client is not None:
             try:
@@ -420,25 +419,12 @@ class DaskProvider(Provider):
             self._cleanup()
 
     def __repr__(self) -> str:
-        return f"<DaskProvider {_public_address(self.scheduler_address) or 'LocalCluster (not started)'}>"
+        return f"<DaskProvider {public_address(self.scheduler_address) or 'LocalCluster (not started)'}>"
 
     # -- internals: sending ---------------------------------------------------------------------
     def _shared(self, path: Path) -> bool:
         resolved = path.resolve()
         return any(resolved.is_relative_to(folder) for folder in self.shared_dirs)
-
-    def _stage(self, job_id: str, input_name: str, source) -> str:
-        import fsspec
-
-        url = f"{self.results.rstrip('/')}/_inputs/{job_id}/{input_name}"
-        try:
-            fs, path = fsspec.core.url_to_fs(url)
-            fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-            with fs.open(path, "wb") as sink, source.open() as stream:
-                shutil.copyfileobj(stream, sink, 1 << 20)
-        except OSError as exc:
-            raise ProviderError(f"cannot stage {source.name} at the results location: {exc}") from None
-        return url
 
     def _send_loop(self) -> None:
         from ._dask_worker import run_job
@@ -650,7 +636,7 @@ class DaskProvider(Provider):
             record.future = record.scattered = None
             staged, record.staged_input = record.staged_input, None
         if staged:
-            self._remove_url(staged.rsplit("/", 1)[0])
+            remove_url(staged.rsplit("/", 1)[0])
 
     def _snapshot(self, record: _Record) -> JobSnapshot:
         return JobSnapshot(
@@ -679,7 +665,7 @@ class DaskProvider(Provider):
     def _keep(self, key: str, info: dict[str, Any]):
         """An opener for one output, and the cache file holding it (if any)."""
         if "url" in info:
-            return _url_opener(info["name"], info["url"]), None
+            return url_opener(info["name"], info["url"]), None
         data: bytes = info["data"]
         if len(data) <= MEMORY_OUTPUT_LIMIT:
             return (lambda: io.BytesIO(data)), None
@@ -687,7 +673,7 @@ class DaskProvider(Provider):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / info["name"]
         path.write_bytes(data)
-        return _file_opener(info["name"], path), path
+        return file_opener(info["name"], path), path
 
     def _cache_dir(self) -> Path:
         with self._lock:
@@ -697,63 +683,8 @@ class DaskProvider(Provider):
             return self._cache
 
     def _remove_results(self, key: str) -> None:
-        self._remove_url(f"{self.results.rstrip('/')}/{key}")
+        remove_url(f"{self.results.rstrip('/')}/{key}")
 
-    def _remove_url(self, url: str) -> None:
-        import fsspec
-
-        try:
-            fs, path = fsspec.core.url_to_fs(url)
-            if fs.exists(path):
-                fs.rm(path, recursive=True)
-        except Exception as exc:
-            log.warning("could not remove %s: %s", _public_address(url), exc)
-
-
-@dataclass(frozen=True)
-class RemoteSource(Source):
-    """A document the workers read by fsspec URL (``s3://bucket/scan.png``, ``file:///shared/a.pdf``).
-
-    Only :class:`DaskProvider` uses the URL (the bytes never pass through the
-    notebook); other providers read the bytes through :meth:`read_bytes`.
-    Build one with :meth:`from_url`, then pass it like a path:
-    ``dc.ocr(RemoteSource.from_url("s3://bucket/scan.png"), provider=cluster)``.
-    """
-
-    url: str = ""
-
-    @classmethod
-    def from_url(cls, url: str, name: str | None = None) -> "RemoteSource":
-        """Look at the document's first bytes (and name) to tell its format."""
-        import fsspec
-
-        from .. import fileformats as formats
-
-        name = name or url.rstrip("/").rsplit("/", 1)[-1] or "document"
-        with fsspec.open(url, "rb") as stream:
-            head = stream.read(formats.SNIFF_BYTES)
-        by_name = formats.from_name(name)
-        if by_name in formats.OFFICE_FORMATS and head.startswith(b"PK"):
-            fmt = by_name  # a zip-based Office file: trust the name rather than fetch it all to look inside
-        else:
-            fmt = formats.detect(head, name)
-        return cls(name=name, format=fmt, url=url)
-
-    @property
-    def size(self) -> int:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(self.url)
-        return int(fs.size(path))
-
-    def open(self):
-        import fsspec
-
-        return fsspec.open(self.url, "rb").open()
-
-    def read_bytes(self) -> bytes:
-        with self.open() as stream:
-            return stream.read()
 
 
 def use_scheduler(address: str | None) -> None:
@@ -772,53 +703,6 @@ def use_scheduler(address: str | None) -> None:
         old = _instances.pop("dask", None)
     if old is not None:
         old.close()
-
-
-def _location(results) -> str | None:
-    """A results location as an fsspec URL or an absolute local path."""
-    if results is None:
-        return None
-    text = os.fspath(results)
-    if "://" in text:
-        return text.rstrip("/")
-    return str(Path(text).expanduser().resolve())
-
-
-def _public_address(address) -> str | None:
-    """An address or URL without any user:password part."""
-    if address is None:
-        return None
-    text = str(address)
-    if "://" not in text:
-        return text
-    parts = urlsplit(text)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return text
-
-
-def _url_opener(name: str, url: str):
-    def open_output():
-        import fsspec
-
-        try:
-            return fsspec.open(url, "rb").open()
-        except (OSError, ValueError) as exc:
-            raise OutputUnavailable(f"{name} is no longer available at the results location: {exc}") from None
-
-    return open_output
-
-
-def _file_opener(name: str, path: Path):
-    def open_output():
-        try:
-            return path.open("rb")
-        except FileNotFoundError:
-            raise OutputUnavailable(f"{name} is no longer available (deleted)") from None
-
-    return open_output
 
 
 def _result_or_error(future):
