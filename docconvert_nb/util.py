@@ -8,6 +8,7 @@ each other.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 
 from .errors import DocconvertError
 
@@ -51,3 +52,8 @@ def format_seconds(seconds: float) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def utc_time(seconds: float | None) -> datetime | None:
+    """A ``time.time()`` value as an aware UTC datetime (None stays None)."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)

@@ -51,7 +51,6 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -61,6 +60,7 @@ from ..engine.registry import REGISTRY, Converter, Registry
 from ..errors import DocconvertError, JobNotFound, ProviderError, UnsupportedConversion
 from ..outputs import Output
 from ..status import JobStatus
+from ..util import utc_time
 from ._dask_data import RemoteSource, file_opener, location, public_address, remove_url, stage_input, url_opener
 from .base import Capability, ConversionRequest, JobSnapshot, Provider, UpdateCallback
 
@@ -645,8 +645,8 @@ class DaskProvider(Provider):
             outputs=list(record.outputs),
             errors=list(record.errors),
             warnings=list(record.warnings),
-            started_at=_utc(record.started_at),
-            finished_at=_utc(record.finished_at),
+            started_at=utc_time(record.started_at),
+            finished_at=utc_time(record.finished_at),
             progress=record.progress,
             details=record.details(),
         )
@@ -722,10 +722,6 @@ def _exception_of(future) -> BaseException:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
-
-
-def _utc(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
 
 
 def _close_client(client, cluster, owned: bool) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Iterable
 
 from ..engine import DEFAULT_RETENTION, Engine
 from ..errors import JobNotFound, OutputUnavailable
 from ..outputs import Output
 from ..status import JobStatus
+from ..util import utc_time
 from .base import Capability, ConversionRequest, JobSnapshot, Provider, UpdateCallback
 
 
@@ -59,8 +59,8 @@ class EmbeddedProvider(Provider):
             outputs=outputs,
             errors=list(record.errors),
             warnings=list(record.warnings),
-            started_at=_utc(record.started_at),
-            finished_at=_utc(record.finished_at),
+            started_at=utc_time(record.started_at),
+            finished_at=utc_time(record.finished_at),
             progress=record.progress,
         )
 
@@ -100,10 +100,6 @@ class EmbeddedProvider(Provider):
 
     def close(self) -> None:
         self.engine.shutdown(wait=False)
-
-
-def _utc(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
 
 
 __all__ = ["EmbeddedProvider", "JobStatus"]
