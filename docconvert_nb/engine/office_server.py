@@ -540,7 +540,14 @@ class OfficeServer:
 
     def _next_reply(self, timeout: float, what: str, cancel: threading.Event | None = None) -> dict:
         deadline = time.monotonic() + timeout
+        limit = self._rss_limit_mb if what == "convert" else None
         while True:
+            # Watched from the first turn: a document may grow the office past its budget and
+            # reply before a first 0.2 s wait would have ended.
+            if limit is not None and self._sample_memory() > limit:
+                self.stop()
+                raise ToolFailed(f"LibreOffice needed more than {limit} MB of memory for this document "
+                                 "and was stopped; it restarts on the next job")
             try:
                 reply = self._replies.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
             except queue.Empty:
@@ -563,16 +570,11 @@ class OfficeServer:
                     self.stop()  # a hung office is useless: the next request starts a fresh one
                     raise ToolFailed(f"LibreOffice took longer than {_seconds(timeout)} s to {what} and was stopped; "
                                      "it restarts on the next job (pass timeout=... to allow more)") from None
-                limit = self._rss_limit_mb
-                if limit is not None and what == "convert" and self._sample_memory() > limit:
-                    self.stop()
-                    raise ToolFailed(f"LibreOffice needed more than {limit} MB of memory for this document "
-                                     "and was stopped; it restarts on the next job") from None
                 continue
             if reply is None:
                 raise (DocumentKilledOffice if what == "convert" else OfficeDied)("the LibreOffice bridge exited")
-            if what == "convert" and self._rss_limit_mb is not None:
-                self._sample_memory()  # a document converted between two samples still has its size recorded
+            if limit is not None:
+                self._sample_memory()  # the size it reached for a document converted between two samples
             return reply
 
     def _sample_memory(self) -> int:
