@@ -216,6 +216,17 @@ def _status_field(name: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {name}")
 
 
+def tiny_png() -> bytes:
+    """An 8×8 grey PNG: a document whose conversion costs next to nothing (to time the machinery)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (8, 8), 200).save(buf, "PNG")
+    return buf.getvalue()
+
+
 # -- the report -------------------------------------------------------------------------------
 
 @dataclass
@@ -264,6 +275,12 @@ class Report:
         """A line for the reader: a skipped peer, a caveat."""
         self.notes.append(text)
         print(f"note: {text}", flush=True)
+
+    def skip(self, reason: str) -> int:
+        """Finish with nothing measured (a tool or corpus is missing), saying why; returns exit code 0."""
+        self.note(reason)
+        self.finish()
+        return 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -352,5 +369,5 @@ def parse_args(description: str, argv: Sequence[str] | None = None,
 __all__ = [
     "ChildRun", "Report", "Row", "RESULTS", "ROOT", "SHARED", "describe_machine", "fmt", "format_table", "interleave",
     "load", "machine", "median", "parse_args", "peak_rss_bytes", "percentile", "python_env",
-    "reset_peak_rss", "rss_bytes", "run_child",
+    "reset_peak_rss", "rss_bytes", "run_child", "tiny_png",
 ]

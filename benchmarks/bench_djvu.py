@@ -35,7 +35,7 @@ def words(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     import pypdfium2 as pdfium
 
     import docconvert_nb as dc
@@ -43,16 +43,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv, lambda p: p.add_argument("files", nargs="*"))
     report = Report("djvu", quick=args.quick)
     if not shutil.which("ddjvu"):
-        report.note("ddjvu (djvulibre-bin) is not installed: nothing to compare with")
-        report.finish()
-        return
+        return report.skip("ddjvu (djvulibre-bin) is not installed: nothing to compare with")
     paths = [Path(f) for f in args.files] or sorted(CORPUS.glob("*.djvu"))
     if args.quick:
         paths = sorted(paths, key=lambda p: p.stat().st_size)[:2]
     if not paths:
-        report.note(f"no DjVu files given and {CORPUS} is absent")
-        report.finish()
-        return
+        return report.skip(f"no DjVu files given and {CORPUS} is absent")
     ours_times, peer_times, ratios, spaced = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for index, path in enumerate(paths):
@@ -94,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     report.note("ours keeps the hidden text layer (ocr=False: no OCR of pages without one); ddjvu drops it")
     report.details = {"documents": [p.name for p in paths]}
     report.finish()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -25,7 +25,6 @@ processing with a progress, the rest queued), then:
 from __future__ import annotations
 
 import gc
-import io
 import sys
 import threading
 import time
@@ -36,21 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import Report, interleave, median, parse_args, percentile  # noqa: E402
+from benchmarks._harness import Report, interleave, median, parse_args, percentile, tiny_png  # noqa: E402
 
 QUICK_RUNS = [["--quick"]]
 TIMEOUT = 900
 JOBS = 10_000
 PAGE = 20
 TICK = 0.005
-
-
-def tiny_png() -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("L", (8, 8), 200).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def submitted_group(n: int):

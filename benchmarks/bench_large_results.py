@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import Report, median, parse_args, python_env, run_child  # noqa: E402
+from benchmarks._harness import Report, median, parse_args, python_env, run_child, tiny_png  # noqa: E402
 
 TIMEOUT = 900
 QUICK_RUNS = [["--quick"]]
@@ -106,16 +106,6 @@ def serve(size: int) -> None:
 
 
 # -- one fetch, in its own process ----------------------------------------------------------------
-
-def tiny_png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("L", (8, 8), 255).save(buf, "PNG")
-    return buf.getvalue()
-
 
 def fetch(service: str, way: str, server: dict, size: int) -> dict:
     """Submit a job, wait for it server-side, then measure the one fetch of its output."""

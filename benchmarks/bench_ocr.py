@@ -263,9 +263,7 @@ def main(argv=None) -> int:
     cores = os.cpu_count() or 2
     report = Report("ocr", quick=args.quick)
     if shutil.which("tesseract") is None:
-        report.note("tesseract is not installed: nothing to measure")
-        report.finish()
-        return 0
+        return report.skip("tesseract is not installed: nothing to measure")
     with tempfile.TemporaryDirectory(prefix="bench-ocr-") as tmp:
         work = Path(tmp)
         # quick mode: an A6 page, enough to check every candidate runs

@@ -280,13 +280,9 @@ def main(argv=None) -> int:
     report = Report("office", quick=args.quick)
     soffice = shutil.which("soffice")
     if not CORPUS.is_dir():
-        report.note(f"{CORPUS} is absent: nothing to convert")
-        report.finish()
-        return 0
+        return report.skip(f"{CORPUS} is absent: nothing to convert")
     if soffice is None:
-        report.note("soffice (LibreOffice) is not installed: neither ours nor the peers can convert Office files")
-        report.finish()
-        return 0
+        return report.skip("soffice (LibreOffice) is not installed: neither ours nor the peers can convert Office files")
     documents = select_documents(args.max_kb, args.quick)
     print(f"{len(documents)} documents (load {load()[0]})", flush=True)
 

@@ -88,9 +88,7 @@ def main(argv=None) -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     report = Report("pages", quick=args.quick)
     if shutil.which("pdftoppm") is None:
-        report.note("pdftoppm (poppler-utils) is not installed: nothing to compare with")
-        report.finish()
-        return 0
+        return report.skip("pdftoppm (poppler-utils) is not installed: nothing to compare with")
 
     from docconvert_nb.engine import Engine
     from docconvert_nb.providers.embedded import EmbeddedProvider

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import Report, median, parse_args, python_env, rss_bytes  # noqa: E402
+from benchmarks._harness import Report, median, parse_args, python_env, rss_bytes, tiny_png  # noqa: E402
 
 QUICK_RUNS = [["--quick"]]
 TIMEOUT = 900
@@ -49,14 +49,6 @@ SIZES = [10, 100, 1000, 10000]
 THREAD_PEER_MAX = 1000
 IDLE_SECONDS = 3.0
 ENGINE_MAX = 1000
-
-
-def tiny_png() -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("L", (8, 8), 200).save(buf, "PNG")
-    return buf.getvalue()
 
 
 # -- one size, in its own process -------------------------------------------------------------

@@ -271,11 +271,6 @@ def _detect_zip(whole, path, by_name) -> str:
     return "zip"
 
 
-def is_encrypted_office(head: bytes, data: bytes | None) -> bool:
-    """True for a password-protected OOXML document (an OLE2 'EncryptedPackage')."""
-    return head.startswith(_OLE2) and data is not None and _ENCRYPTED_OOXML in data
-
-
 def is_password_protected(path) -> bool:
     """True for a password-protected document: OOXML, Word/Excel/PowerPoint 97–2003 or OpenDocument.
 

@@ -775,12 +775,6 @@ class JobGroup(Sequence[Job]):
         indices, total = self._ask(read)
         return self._jobs_at(indices), total
 
-    def _first_in(self, states: Iterable[JobStatus], limit: int) -> tuple[list[Job], int]:
-        """The first ``limit`` jobs in ``states`` (group order) and how many are in them in all."""
-        wanted = tuple(states)
-        indices, total = self._ask(lambda tally: tally.first_indices(wanted, limit))
-        return self._jobs_at(indices), total
-
     def _position_finder(self, jobs: Iterable[Job]) -> Callable[[Job], int | None]:
         """``position(job)``: the place (1…n) of each of ``jobs`` in the group (the last one
         if a job is there twice), from a map built once per group, not once per question."""

@@ -19,15 +19,7 @@ from .helpers import image_bytes
 PNG = image_bytes(color=(40, 90, 160))
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    path = tmp_path / "home"
-    monkeypatch.setenv("DOCCONVERT_NB_HOME", str(path))
-    monkeypatch.delenv("DOCCONVERT_NB_JOURNAL", raising=False)
-    journaling.set_journal(None)
-    yield path
-    journaling.flush(5.0)
-    journaling.set_journal(None)
+pytestmark = pytest.mark.usefixtures("home")  # the cache reads the journal: each test has its own
 
 
 class ServingProvider(ScriptedProvider):

@@ -27,18 +27,6 @@ from .helpers import image_bytes
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A private docconvert_nb home for the test (journal and embedded store)."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("DOCCONVERT_NB_HOME", str(path))
-    monkeypatch.delenv("DOCCONVERT_NB_JOURNAL", raising=False)
-    journal.set_journal(None)
-    yield path
-    journal.flush(5.0)
-    journal.set_journal(None)
-
-
 def rows(home_dir: Path) -> list[dict]:
     journal.flush(5.0)
     return Journal(home_dir / journal.FILE_NAME).rows()
